@@ -1,0 +1,5 @@
+"""The ``xcat`` command line (click)."""
+
+from xcat.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,17 @@
+"""Top-level ``xcat`` command group; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from xcat import __version__
+from xcat.cli.demo import demo
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xcat")
+def main() -> None:
+    """Cross-category recommendation by transfer learning, with exact top-N retrieval."""
+
+
+main.add_command(demo)

@@ -1,0 +1,35 @@
+//! The one error type of the core. No Python here: the binding layer maps it.
+
+use thiserror::Error;
+
+/// Everything the core can reject or stop with.
+///
+/// `Invalid` errors always name the argument (`users`, `items`, `exclude`,
+/// `candidates`, `n`, ...) so the message makes sense to a caller who never
+/// sees the Rust side.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum XcatError {
+    /// An argument has the wrong shape or an out-of-range / malformed value.
+    #[error("{arg}: {msg}")]
+    Invalid { arg: &'static str, msg: String },
+    /// A NaN or infinity in an input matrix.
+    #[error("{arg}: row {row} contains NaN or infinity; scores would be undefined")]
+    NonFinite { arg: &'static str, row: usize },
+    /// The caller asked the computation to stop (Ctrl-C in Python).
+    #[error("interrupted")]
+    Cancelled,
+    /// The thread pool could not be created.
+    #[error("thread pool: {0}")]
+    ThreadPool(String),
+}
+
+impl XcatError {
+    pub(crate) fn invalid(arg: &'static str, msg: impl Into<String>) -> Self {
+        XcatError::Invalid {
+            arg,
+            msg: msg.into(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, XcatError>;

@@ -1,0 +1,18 @@
+//! The one mapping from core errors to Python exceptions.
+
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::PyErr;
+
+use crate::error::XcatError;
+
+impl From<XcatError> for PyErr {
+    fn from(e: XcatError) -> PyErr {
+        match e {
+            XcatError::Invalid { .. } | XcatError::NonFinite { .. } => {
+                PyValueError::new_err(e.to_string())
+            }
+            XcatError::Cancelled => PyKeyboardInterrupt::new_err("xcat: interrupted"),
+            XcatError::ThreadPool(_) => PyRuntimeError::new_err(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! Exact top-n by cosine or dot similarity, blocked so that the `[U, I]`
+//! score matrix is never held: item blocks of a few hundred rows stay in L2,
+//! each register tile's scores go straight to the per-user selection, and
+//! parallel tasks cover (user group x item range) with their own reservoirs,
+//! merged at the end.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::error::{Result, XcatError};
+use crate::kernel::{self, Isa, Tile, NR};
+use crate::parallel;
+use crate::select::{DenseSink, Excluded, Sink, TopStates};
+
+/// Similarity between a user row `u` and an item row `v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// `u.v / (|u| |v|)`; a zero row scores 0.0 against everything.
+    Cosine,
+    /// `u.v`.
+    Dot,
+}
+
+/// A borrowed row-major (C-contiguous) matrix.
+#[derive(Debug, Clone, Copy)]
+pub struct Matrix<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl<'a> Matrix<'a> {
+    /// # Errors
+    /// `Invalid` naming `arg` if `data.len() != rows * cols`.
+    pub fn new(arg: &'static str, data: &'a [f32], rows: usize, cols: usize) -> Result<Self> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(XcatError::invalid(
+                arg,
+                format!("buffer of {} values does not hold {rows} x {cols}", data.len()),
+            ));
+        }
+        Ok(Matrix { data, rows, cols })
+    }
+
+    #[inline]
+    fn row(&self, r: usize) -> &'a [f32] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+}
+
+/// Items each user must not get, in CSR form: user `u`'s items are
+/// `indices[indptr[u]..indptr[u + 1]]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Csr<'a> {
+    pub indptr: &'a [i64],
+    pub indices: &'a [i64],
+}
+
+/// Options of [`topn`]. `Default` gives cosine, no filters, default threads.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub metric: Metric,
+    pub exclude: Option<Csr<'a>>,
+    /// Allowed item rows; results still index rows of `items`.
+    pub candidates: Option<&'a [i64]>,
+    /// Worker threads (`None`: `XCAT_NUM_THREADS` or all CPUs).
+    pub num_threads: Option<usize>,
+    /// Items per block (`None`: sized to L2). Results never depend on it.
+    pub block_items: Option<usize>,
+    /// Instruction set (`None`: the best available). Results never depend on it.
+    pub isa: Option<Isa>,
+    /// Checked between blocks; when set, the call returns `Cancelled`.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            metric: Metric::Cosine,
+            exclude: None,
+            candidates: None,
+            num_threads: None,
+            block_items: None,
+            isa: None,
+            cancel: None,
+        }
+    }
+}
+
+/// Result of [`topn`]: `[rows, n]` row-major, each row by descending score,
+/// ties to the lower item index, padded with `-1` / `-inf`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopN {
+    pub indices: Vec<i64>,
+    pub scores: Vec<f32>,
+    pub rows: usize,
+    pub n: usize,
+}
+
+/// Users packed into panels `[panels][d][mr]`, pre-scaled for cosine.
+struct PackedUsers {
+    data: Vec<f32>,
+    mr: usize,
+    panels: usize,
+    d: usize,
+}
+
+impl PackedUsers {
+    fn new(users: &Matrix<'_>, metric: Metric, isa: Isa, mr: usize) -> Result<Self> {
+        let d = users.cols;
+        let panels = users.rows.div_ceil(mr);
+        let mut data = vec![0f32; panels * d * mr];
+        for u in 0..users.rows {
+            let row = users.row(u);
+            let scale = match metric {
+                Metric::Cosine => kernel::inverse_norm(isa, row),
+                Metric::Dot => kernel::is_finite(isa, row).then_some(1.0),
+            }
+            .ok_or(XcatError::NonFinite { arg: "users", row: u })?;
+            let (p, i) = (u / mr, u % mr);
+            let panel = &mut data[p * d * mr..(p + 1) * d * mr];
+            for (k, &x) in row.iter().enumerate() {
+                panel[k * mr + i] = x * scale;
+            }
+        }
+        Ok(PackedUsers { data, mr, panels, d })
+    }
+
+    fn panel(&self, p: usize) -> &[f32] {
+        &self.data[p * self.d * self.mr..(p + 1) * self.d * self.mr]
+    }
+}
+
+/// The item rows to scan: all of them, or the sorted candidates.
+#[derive(Clone, Copy)]
+enum ItemSet<'a> {
+    All(usize),
+    Subset(&'a [u32]),
+}
+
+impl ItemSet<'_> {
+    fn len(&self) -> usize {
+        match self {
+            ItemSet::All(n) => *n,
+            ItemSet::Subset(c) => c.len(),
+        }
+    }
+    #[inline]
+    fn id(&self, pos: usize) -> u32 {
+        match self {
+            ItemSet::All(_) => pos as u32,
+            ItemSet::Subset(c) => c[pos],
+        }
+    }
+}
+
+/// Everything a scan task needs, shared read-only.
+struct Plan<'a> {
+    items: Matrix<'a>,
+    set: ItemSet<'a>,
+    users: &'a PackedUsers,
+    metric: Metric,
+    isa: Isa,
+    block: usize,
+    cancel: Option<&'a AtomicBool>,
+}
+
+impl Plan<'_> {
+    /// Scan item positions `range` for user panels `panels` into `sink`
+    /// (whose lane 0 is the first user of `panels.start`).
+    fn scan<S: Sink>(
+        &self,
+        panels: std::ops::Range<usize>,
+        range: std::ops::Range<usize>,
+        sink: &mut S,
+    ) -> Result<()> {
+        let d = self.items.cols;
+        let mr = self.users.mr;
+        let zeros = vec![0f32; d.max(1)];
+        let padded = self.block.div_ceil(NR) * NR;
+        let mut rows: Vec<*const f32> = vec![zeros.as_ptr(); padded];
+        let mut scale = vec![0f32; padded];
+        let mut ids = vec![0u32; padded];
+        let mut start = range.start;
+        while start < range.end {
+            if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(XcatError::Cancelled);
+            }
+            let len = self.block.min(range.end - start);
+            for j in 0..len {
+                let id = self.set.id(start + j);
+                let row = self.items.row(id as usize);
+                let s = match self.metric {
+                    Metric::Cosine => kernel::inverse_norm(self.isa, row),
+                    Metric::Dot => kernel::is_finite(self.isa, row).then_some(1.0),
+                };
+                scale[j] = s.ok_or(XcatError::NonFinite {
+                    arg: "items",
+                    row: id as usize,
+                })?;
+                rows[j] = row.as_ptr();
+                ids[j] = id;
+            }
+            for j in len..len.div_ceil(NR) * NR {
+                rows[j] = zeros.as_ptr();
+            }
+            for p in panels.clone() {
+                let panel = self.users.panel(p);
+                let lane0 = (p - panels.start) * mr;
+                for q in (0..len).step_by(NR) {
+                    let tile = Tile {
+                        panel,
+                        rows: rows[q..q + NR].try_into().expect("NR rows"),
+                        d,
+                        scale: scale[q..q + NR].try_into().expect("NR scales"),
+                        ids: ids[q..q + NR].try_into().expect("NR ids"),
+                        n_items: (len - q).min(NR),
+                        lane0,
+                    };
+                    // SAFETY: `isa` was checked by `resolve_isa`; the panel
+                    // holds d * mr values; each row pointer is a live row of
+                    // `items` or `zeros`, all of length d.
+                    unsafe { kernel::run_tile(self.isa, mr, &tile, sink) };
+                }
+            }
+            start += len;
+        }
+        Ok(())
+    }
+}
+
+fn resolve_isa(isa: Option<Isa>) -> Result<Isa> {
+    match isa {
+        None => Ok(Isa::detect()),
+        Some(i) if i.supported() => Ok(i),
+        Some(i) => Err(XcatError::invalid("isa", format!("{i:?} is not supported by this CPU"))),
+    }
+}
+
+/// Items per block: about 96 KiB of rows so a block stays in L2 while every
+/// user panel passes over it.
+fn block_items(requested: Option<usize>, d: usize) -> Result<usize> {
+    match requested {
+        Some(0) => Err(XcatError::invalid("block_items", "must be at least 1")),
+        Some(b) => Ok(b),
+        None => Ok(((96 * 1024) / (4 * d.max(1))).clamp(4 * NR, 2048) / NR * NR),
+    }
+}
+
+fn check_exclude(ex: &Csr<'_>, users: usize, items: usize) -> Result<Excluded> {
+    if ex.indptr.len() != users + 1 {
+        return Err(XcatError::invalid(
+            "exclude",
+            format!("has {} rows but users has {users}", ex.indptr.len().saturating_sub(1)),
+        ));
+    }
+    if ex.indptr[0] != 0 || ex.indptr[users] != ex.indices.len() as i64 {
+        return Err(XcatError::invalid(
+            "exclude",
+            format!(
+                "indptr must start at 0 and end at len(indices) = {}",
+                ex.indices.len()
+            ),
+        ));
+    }
+    let mut indptr = Vec::with_capacity(users + 1);
+    let mut out = Vec::with_capacity(ex.indices.len());
+    indptr.push(0usize);
+    for u in 0..users {
+        let (a, b) = (ex.indptr[u], ex.indptr[u + 1]);
+        if b < a {
+            return Err(XcatError::invalid("exclude", format!("indptr decreases at row {u}")));
+        }
+        let row_start = out.len();
+        for &i in &ex.indices[a as usize..b as usize] {
+            if i < 0 || i as u64 >= items as u64 {
+                return Err(XcatError::invalid(
+                    "exclude",
+                    format!("row {u} has item {i}, outside 0..{items}"),
+                ));
+            }
+            out.push(i as u32);
+        }
+        out[row_start..].sort_unstable();
+        indptr.push(out.len());
+    }
+    Ok(Excluded { indptr, items: out })
+}
+
+fn check_candidates(c: &[i64], items: usize) -> Result<Vec<u32>> {
+    let mut out = Vec::with_capacity(c.len());
+    for &i in c {
+        if i < 0 || i as u64 >= items as u64 {
+            return Err(XcatError::invalid(
+                "candidates",
+                format!("item {i} is outside 0..{items}"),
+            ));
+        }
+        out.push(i as u32);
+    }
+    out.sort_unstable();
+    if let Some(w) = out.windows(2).find(|w| w[0] == w[1]) {
+        return Err(XcatError::invalid(
+            "candidates",
+            format!("item {} appears more than once", w[0]),
+        ));
+    }
+    Ok(out)
+}
+
+fn check_shapes(users: &Matrix<'_>, items: &Matrix<'_>) -> Result<()> {
+    if users.cols != items.cols {
+        return Err(XcatError::invalid(
+            "items",
+            format!("has d={} but users has d={}", items.cols, users.cols),
+        ));
+    }
+    if items.rows > u32::MAX as usize {
+        return Err(XcatError::invalid(
+            "items",
+            format!("has {} rows; at most {} are supported", items.rows, u32::MAX),
+        ));
+    }
+    Ok(())
+}
+
+/// Split the work into (user-panel group) x (item range) tasks: item ranges
+/// first (each task streams its items from memory once), user groups only
+/// when there are too few item blocks to keep every thread busy.
+fn split(panels: usize, items: usize, block: usize, threads: usize) -> (usize, usize) {
+    let blocks = items.div_ceil(block).max(1);
+    let want = 4 * threads;
+    let item_chunks = blocks.min(want);
+    let groups = want.div_ceil(item_chunks).clamp(1, panels.max(1));
+    (groups, item_chunks)
+}
+
+fn ranges(total: usize, parts: usize, align: usize) -> Vec<std::ops::Range<usize>> {
+    let units = total.div_ceil(align);
+    (0..parts)
+        .map(|k| {
+            let a = (units * k / parts * align).min(total);
+            let b = (units * (k + 1) / parts * align).min(total);
+            a..b
+        })
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Exact top-`n` items for each user by `options.metric`.
+///
+/// `users` is `[U, d]`, `items` is `[I, d]`, both row-major float32. Returns
+/// `[U, n]` indices (rows of `items`) and scores, each row sorted by
+/// descending score with ties to the lower index, padded with `-1` / `-inf`
+/// when fewer than `n` items are eligible. Results are identical for every
+/// thread count, block size and instruction set.
+///
+/// Extra memory: the packed users (`U x d`), and per task `U_group x 2n`
+/// reservoir entries plus one block of row pointers; never `U x I`.
+///
+/// # Errors
+/// `Invalid` (naming the argument) for mismatched `d`, more than `u32::MAX`
+/// items, malformed `exclude` or `candidates`, zero threads; `NonFinite` for a
+/// NaN or infinity in `users` or `items`; `Cancelled` if `options.cancel` was
+/// set during the call.
+pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_>) -> Result<TopN> {
+    check_shapes(&users, &items)?;
+    let isa = resolve_isa(options.isa)?;
+    let block = block_items(options.block_items, items.cols)?;
+    let excluded = options
+        .exclude
+        .map(|e| check_exclude(&e, users.rows, items.rows))
+        .transpose()?;
+    let candidates = options
+        .candidates
+        .map(|c| check_candidates(c, items.rows))
+        .transpose()?;
+    let pool = parallel::pool(options.num_threads)?;
+    let mr = isa.panel_width(users.rows);
+    let packed = PackedUsers::new(&users, options.metric, isa, mr)?;
+
+    let u = users.rows;
+    let mut out = TopN {
+        indices: vec![-1; u * n],
+        scores: vec![f32::NEG_INFINITY; u * n],
+        rows: u,
+        n,
+    };
+    let set = match &candidates {
+        Some(c) => ItemSet::Subset(c),
+        None => ItemSet::All(items.rows),
+    };
+    let eligible = set.len();
+    if n == 0 || u == 0 || eligible == 0 {
+        // Still validate every item row, as a call with work would.
+        if eligible > 0 && u == 0 {
+            for r in 0..items.rows {
+                if !kernel::is_finite(isa, items.row(r)) {
+                    return Err(XcatError::NonFinite { arg: "items", row: r });
+                }
+            }
+        }
+        return Ok(out);
+    }
+
+    let plan = Plan {
+        items,
+        set,
+        users: &packed,
+        metric: options.metric,
+        isa,
+        block,
+        cancel: options.cancel,
+    };
+    let (groups, chunks) = split(packed.panels, eligible, block, pool.current_num_threads());
+    let panel_groups = ranges(packed.panels, groups, 1);
+    let item_ranges = ranges(eligible, chunks, block);
+    let ex = excluded.as_ref();
+
+    let states: Result<Vec<TopStates<'_>>> = pool.install(|| {
+        panel_groups
+            .par_iter()
+            .map(|pg| {
+                let user0 = pg.start * mr;
+                let users_here = (pg.end * mr).min(u) - user0;
+                let lanes = pg.len() * mr;
+                item_ranges
+                    .par_iter()
+                    .map(|r| {
+                        let mut st = TopStates::new(n, eligible, user0, users_here, lanes, ex);
+                        plan.scan(pg.clone(), r.clone(), &mut st)?;
+                        Ok(st)
+                    })
+                    .try_reduce_with(|a, b| Ok(a.merge(b)))
+                    .expect("at least one item range")
+            })
+            .collect()
+    });
+    let states = states?;
+
+    // Each group owns a contiguous band of output rows.
+    let mut idx_rest: &mut [i64] = &mut out.indices;
+    let mut sc_rest: &mut [f32] = &mut out.scores;
+    let mut bands = Vec::with_capacity(states.len());
+    for st in states {
+        let (i, ir) = idx_rest.split_at_mut(st.users() * n);
+        let (s, sr) = sc_rest.split_at_mut(st.users() * n);
+        idx_rest = ir;
+        sc_rest = sr;
+        bands.push((st, i, s));
+    }
+    pool.install(|| {
+        bands
+            .into_par_iter()
+            .for_each(|(st, i, s)| st.finish_into(n, i, s));
+    });
+    Ok(out)
+}
+
+/// Dense `[A, B]` similarity matrix (row-major), with exactly the scores
+/// [`topn`] would report. For small inputs: it holds all `A x B` scores.
+///
+/// # Errors
+/// As [`topn`] for shapes, non-finite values and threads.
+pub fn similarity(
+    a: Matrix<'_>,
+    b: Matrix<'_>,
+    metric: Metric,
+    num_threads: Option<usize>,
+    isa: Option<Isa>,
+) -> Result<Vec<f32>> {
+    check_shapes(&a, &b)?;
+    let isa = resolve_isa(isa)?;
+    let pool = parallel::pool(num_threads)?;
+    let mr = isa.panel_width(a.rows);
+    let packed = PackedUsers::new(&a, metric, isa, mr)?;
+    let mut out = vec![0f32; a.rows * b.rows];
+    let block = block_items(None, b.cols)?;
+    let plan = Plan {
+        items: b,
+        set: ItemSet::All(b.rows),
+        users: &packed,
+        metric,
+        isa,
+        block,
+        cancel: None,
+    };
+    if a.rows == 0 || b.rows == 0 {
+        return Ok(out);
+    }
+    let result: Result<()> = pool.install(|| {
+        out.par_chunks_mut(mr * b.rows)
+            .enumerate()
+            .try_for_each(|(p, rows)| {
+                let users_here = rows.len() / b.rows;
+                let mut sink = DenseSink::new(rows, b.rows, users_here, mr);
+                plan.scan(p..p + 1, 0..b.rows, &mut sink)
+            })
+    });
+    result?;
+    Ok(out)
+}
