@@ -12,6 +12,9 @@
 //! items are read in place, row-major, through `NR` row pointers, so the item
 //! matrix is never copied or normalised.
 
+// Register tiles read best as explicit index loops.
+#![allow(clippy::needless_range_loop)]
+
 use crate::select::Sink;
 
 /// Items per register tile.
@@ -194,7 +197,12 @@ fn sum_squares(row: &[f32]) -> f64 {
     for &x in chunks.remainder() {
         s += f64::from(x) * f64::from(x);
     }
-    let pairs = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+    let pairs = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
     s + ((pairs[0] + pairs[2]) + (pairs[1] + pairs[3]))
 }
 

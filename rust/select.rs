@@ -14,6 +14,12 @@
 
 use std::cmp::Ordering;
 
+/// Whether `score` enters a reservoir with this threshold (false for NaN).
+#[inline(always)]
+fn above(score: f32, threshold: f32) -> bool {
+    score > threshold
+}
+
 /// One scored candidate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Entry {
@@ -93,7 +99,13 @@ impl<'a> TopStates<'a> {
             cap,
             user0,
             users,
-            entries: vec![Entry { score: 0.0, item: 0 }; users * cap],
+            entries: vec![
+                Entry {
+                    score: 0.0,
+                    item: 0
+                };
+                users * cap
+            ],
             lens: vec![0; users],
             thresholds,
             exclude,
@@ -158,7 +170,7 @@ impl Sink for TopStates<'_> {
 
     #[inline(never)]
     fn hit(&mut self, lane: usize, item: u32, score: f32) {
-        if !(score > self.thresholds[lane]) {
+        if !above(score, self.thresholds[lane]) {
             return;
         }
         if let Some(ex) = self.exclude {
@@ -168,7 +180,7 @@ impl Sink for TopStates<'_> {
         }
         if self.lens[lane] == self.cap {
             self.cut(lane);
-            if !(score > self.thresholds[lane]) {
+            if !above(score, self.thresholds[lane]) {
                 return;
             }
         }
@@ -253,7 +265,11 @@ mod tests {
         let mut a = TopStates::new(7, s.len(), 0, 1, 1, None);
         let mut b = TopStates::new(7, s.len(), 0, 1, 1, None);
         for (i, &x) in s.iter().enumerate() {
-            if i < 90 { a.hit(0, i as u32, x) } else { b.hit(0, i as u32, x) }
+            if i < 90 {
+                a.hit(0, i as u32, x)
+            } else {
+                b.hit(0, i as u32, x)
+            }
         }
         let m = b.merge(a);
         let mut idx = vec![0i64; 7];

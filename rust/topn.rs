@@ -37,7 +37,10 @@ impl<'a> Matrix<'a> {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(XcatError::invalid(
                 arg,
-                format!("buffer of {} values does not hold {rows} x {cols}", data.len()),
+                format!(
+                    "buffer of {} values does not hold {rows} x {cols}",
+                    data.len()
+                ),
             ));
         }
         Ok(Matrix { data, rows, cols })
@@ -117,14 +120,22 @@ impl PackedUsers {
                 Metric::Cosine => kernel::inverse_norm(isa, row),
                 Metric::Dot => kernel::is_finite(isa, row).then_some(1.0),
             }
-            .ok_or(XcatError::NonFinite { arg: "users", row: u })?;
+            .ok_or(XcatError::NonFinite {
+                arg: "users",
+                row: u,
+            })?;
             let (p, i) = (u / mr, u % mr);
             let panel = &mut data[p * d * mr..(p + 1) * d * mr];
             for (k, &x) in row.iter().enumerate() {
                 panel[k * mr + i] = x * scale;
             }
         }
-        Ok(PackedUsers { data, mr, panels, d })
+        Ok(PackedUsers {
+            data,
+            mr,
+            panels,
+            d,
+        })
     }
 
     fn panel(&self, p: usize) -> &[f32] {
@@ -202,9 +213,7 @@ impl Plan<'_> {
                 rows[j] = row.as_ptr();
                 ids[j] = id;
             }
-            for j in len..len.div_ceil(NR) * NR {
-                rows[j] = zeros.as_ptr();
-            }
+            rows[len..len.div_ceil(NR) * NR].fill(zeros.as_ptr());
             for p in panels.clone() {
                 let panel = self.users.panel(p);
                 let lane0 = (p - panels.start) * mr;
@@ -234,7 +243,10 @@ fn resolve_isa(isa: Option<Isa>) -> Result<Isa> {
     match isa {
         None => Ok(Isa::detect()),
         Some(i) if i.supported() => Ok(i),
-        Some(i) => Err(XcatError::invalid("isa", format!("{i:?} is not supported by this CPU"))),
+        Some(i) => Err(XcatError::invalid(
+            "isa",
+            format!("{i:?} is not supported by this CPU"),
+        )),
     }
 }
 
@@ -252,7 +264,10 @@ fn check_exclude(ex: &Csr<'_>, users: usize, items: usize) -> Result<Excluded> {
     if ex.indptr.len() != users + 1 {
         return Err(XcatError::invalid(
             "exclude",
-            format!("has {} rows but users has {users}", ex.indptr.len().saturating_sub(1)),
+            format!(
+                "has {} rows but users has {users}",
+                ex.indptr.len().saturating_sub(1)
+            ),
         ));
     }
     if ex.indptr[0] != 0 || ex.indptr[users] != ex.indices.len() as i64 {
@@ -270,7 +285,10 @@ fn check_exclude(ex: &Csr<'_>, users: usize, items: usize) -> Result<Excluded> {
     for u in 0..users {
         let (a, b) = (ex.indptr[u], ex.indptr[u + 1]);
         if b < a {
-            return Err(XcatError::invalid("exclude", format!("indptr decreases at row {u}")));
+            return Err(XcatError::invalid(
+                "exclude",
+                format!("indptr decreases at row {u}"),
+            ));
         }
         let row_start = out.len();
         for &i in &ex.indices[a as usize..b as usize] {
@@ -319,7 +337,11 @@ fn check_shapes(users: &Matrix<'_>, items: &Matrix<'_>) -> Result<()> {
     if items.rows > u32::MAX as usize {
         return Err(XcatError::invalid(
             "items",
-            format!("has {} rows; at most {} are supported", items.rows, u32::MAX),
+            format!(
+                "has {} rows; at most {} are supported",
+                items.rows,
+                u32::MAX
+            ),
         ));
     }
     Ok(())
@@ -397,7 +419,10 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
         if eligible > 0 && u == 0 {
             for r in 0..items.rows {
                 if !kernel::is_finite(isa, items.row(r)) {
-                    return Err(XcatError::NonFinite { arg: "items", row: r });
+                    return Err(XcatError::NonFinite {
+                        arg: "items",
+                        row: r,
+                    });
                 }
             }
         }
@@ -500,4 +525,334 @@ pub fn similarity(
     });
     result?;
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::needless_range_loop)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Independent reference: f64 scores, full sort by (score desc, index asc).
+    fn reference(
+        users: &[f32],
+        items: &[f32],
+        d: usize,
+        n: usize,
+        metric: Metric,
+        allowed: impl Fn(usize, usize) -> bool,
+    ) -> Vec<Vec<(i64, f64)>> {
+        let nu = users.len().checked_div(d).unwrap_or(0);
+        let ni = items.len().checked_div(d).unwrap_or(0);
+        let norm = |r: &[f32]| r.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+        (0..nu)
+            .map(|u| {
+                let ur = &users[u * d..(u + 1) * d];
+                let mut all: Vec<(i64, f64)> = (0..ni)
+                    .filter(|&i| allowed(u, i))
+                    .map(|i| {
+                        let ir = &items[i * d..(i + 1) * d];
+                        let dot: f64 = ur
+                            .iter()
+                            .zip(ir)
+                            .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                            .sum();
+                        let s = match metric {
+                            Metric::Dot => dot,
+                            Metric::Cosine => {
+                                let den = norm(ur) * norm(ir);
+                                if den == 0.0 {
+                                    0.0
+                                } else {
+                                    dot / den
+                                }
+                            }
+                        };
+                        (i as i64, s)
+                    })
+                    .collect();
+                all.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap().then(a.0.cmp(&b.0)));
+                all.truncate(n);
+                all
+            })
+            .collect()
+    }
+
+    fn run(users: &[f32], items: &[f32], d: usize, n: usize, opts: &Options<'_>) -> TopN {
+        let nu = users.len().checked_div(d).unwrap_or(0);
+        let ni = items.len().checked_div(d).unwrap_or(0);
+        topn(
+            Matrix::new("users", users, nu, d).unwrap(),
+            Matrix::new("items", items, ni, d).unwrap(),
+            n,
+            opts,
+        )
+        .unwrap()
+    }
+
+    /// Small integers: every dot product is exact in f32, so dot-metric
+    /// results must equal the reference exactly, indices included.
+    fn small_ints(len: usize) -> impl Strategy<Value = Vec<f32>> {
+        prop::collection::vec((-3i8..=3).prop_map(f32::from), len)
+    }
+
+    fn isas() -> Vec<Isa> {
+        [Isa::Avx512, Isa::Avx2, Isa::Portable]
+            .into_iter()
+            .filter(|i| i.supported())
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn dot_matches_reference_exactly(
+            (d, users, items) in (1usize..9, 1usize..40, 0usize..70)
+                .prop_flat_map(|(d, nu, ni)| (Just(d), small_ints(nu * d), small_ints(ni * d))),
+            n in 0usize..12,
+        ) {
+            let (nu, ni) = (users.len() / d, items.len() / d);
+            let _ = ni;
+            let expect = reference(&users, &items, d, n, Metric::Dot, |_, _| true);
+            for isa in isas() {
+                let got = run(&users, &items, d, n, &Options { metric: Metric::Dot, isa: Some(isa), block_items: Some(13), ..Default::default() });
+                for u in 0..nu {
+                    for k in 0..n {
+                        let (gi, gs) = (got.indices[u * n + k], got.scores[u * n + k]);
+                        match expect[u].get(k) {
+                            Some(&(ei, es)) => { prop_assert_eq!(gi, ei); prop_assert_eq!(f64::from(gs), es); }
+                            None => { prop_assert_eq!(gi, -1); prop_assert_eq!(gs, f32::NEG_INFINITY); }
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn independent_of_threads_blocks_and_isa(
+            users in small_ints(37 * 5),
+            items in prop::collection::vec(-1.0f32..1.0, 150 * 5),
+            n in 1usize..20,
+            block in 1usize..64,
+        ) {
+            let d = 5;
+            let base = run(&users, &items, d, n, &Options { num_threads: Some(1), ..Default::default() });
+            for isa in isas() {
+                for threads in [1, 2, 3] {
+                    let got = run(&users, &items, d, n, &Options { num_threads: Some(threads), block_items: Some(block), isa: Some(isa), ..Default::default() });
+                    prop_assert_eq!(&got, &base);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cosine_close_to_reference_with_zero_rows_and_ties() {
+        let d = 3;
+        // Item 1 duplicates item 0, item 3 is a zero row, items 4 and 5 are
+        // parallel (equal cosine): ties must go to the lower index.
+        let items = [
+            1.0, 2.0, 2.0, 1.0, 2.0, 2.0, -1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0, 1.0, 6.0, 0.0,
+            2.0,
+        ];
+        let users = [1.0, 2.0, 2.0, 0.0, 0.0, 0.0, 3.0, 0.1, 1.0];
+        let n = 6;
+        let got = run(&users, &items, d, n, &Options::default());
+        let expect = reference(&users, &items, d, n, Metric::Cosine, |_, _| true);
+        for u in 0..3 {
+            for k in 0..n {
+                let (ei, es) = expect[u][k];
+                assert!(
+                    (f64::from(got.scores[u * n + k]) - es).abs() < 1e-6,
+                    "user {u} rank {k}"
+                );
+                // Scores of duplicate / parallel rows are equal in f32 too.
+                assert_eq!(got.indices[u * n + k], ei, "user {u} rank {k}: {got:?}");
+            }
+        }
+        // The zero user scores 0.0 everywhere and so returns items in index order.
+        assert_eq!(&got.indices[n..2 * n], &[0, 1, 2, 3, 4, 5]);
+        assert!(got.scores[n..2 * n].iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn exclude_and_candidates_filter_exactly() {
+        let d = 2;
+        let items: Vec<f32> = (0..40).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let users = [1.0, 0.5, -1.0, 2.0];
+        let indptr = [0i64, 3, 4];
+        let excl = [4i64, 0, 9, 4];
+        let cand = [19i64, 0, 4, 7, 9, 12, 2, 15, 3];
+        let opts = Options {
+            metric: Metric::Dot,
+            exclude: Some(Csr {
+                indptr: &indptr,
+                indices: &excl,
+            }),
+            candidates: Some(&cand),
+            block_items: Some(2),
+            ..Default::default()
+        };
+        let n = 12;
+        let got = run(&users, &items, d, n, &opts);
+        let banned = |u: usize, i: usize| {
+            excl[indptr[u] as usize..indptr[u + 1] as usize].contains(&(i as i64))
+        };
+        let expect = reference(&users, &items, d, n, Metric::Dot, |u, i| {
+            cand.contains(&(i as i64)) && !banned(u, i)
+        });
+        for u in 0..2 {
+            let row: Vec<i64> = got.indices[u * n..(u + 1) * n].to_vec();
+            let mut want: Vec<i64> = expect[u].iter().map(|e| e.0).collect();
+            want.resize(n, -1);
+            assert_eq!(row, want, "user {u}");
+        }
+    }
+
+    #[test]
+    fn similarity_equals_topn_scores_bitwise() {
+        let d = 7;
+        let a: Vec<f32> = (0..9 * d)
+            .map(|i| ((i * 31 % 17) as f32 - 8.0) * 0.37)
+            .collect();
+        let b: Vec<f32> = (0..23 * d)
+            .map(|i| ((i * 13 % 19) as f32 - 9.0) * 0.21)
+            .collect();
+        let dense = similarity(
+            Matrix::new("a", &a, 9, d).unwrap(),
+            Matrix::new("b", &b, 23, d).unwrap(),
+            Metric::Cosine,
+            None,
+            None,
+        )
+        .unwrap();
+        let top = run(&a, &b, d, 23, &Options::default());
+        for u in 0..9 {
+            for k in 0..23 {
+                let i = top.indices[u * 23 + k] as usize;
+                assert_eq!(
+                    top.scores[u * 23 + k].to_bits(),
+                    dense[u * 23 + i].to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_argument() {
+        let ok = [1.0f32, 2.0];
+        let m = |data: &'static [f32], rows| Matrix::new("items", data, rows, 2).unwrap();
+        let err = topn(
+            Matrix::new("users", &ok, 1, 2).unwrap(),
+            Matrix::new("items", &[1.0, 2.0, 3.0], 1, 3).unwrap(),
+            1,
+            &Options::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, XcatError::Invalid { arg: "items", .. }),
+            "{err}"
+        );
+        let err = topn(
+            Matrix::new("users", &ok, 1, 2).unwrap(),
+            m(&[1.0, f32::NAN, 0.0, 1.0], 2),
+            1,
+            &Options::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            XcatError::NonFinite {
+                arg: "items",
+                row: 0
+            }
+        );
+        let err = topn(
+            Matrix::new("users", &[f32::INFINITY, 0.0], 1, 2).unwrap(),
+            m(&[1.0, 2.0], 1),
+            1,
+            &Options {
+                metric: Metric::Dot,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            XcatError::NonFinite {
+                arg: "users",
+                row: 0
+            }
+        );
+        for (cand, what) in [(&[0i64, 0][..], "more than once"), (&[2i64][..], "outside")] {
+            let err = topn(
+                Matrix::new("users", &ok, 1, 2).unwrap(),
+                m(&[1.0, 2.0, 3.0, 4.0], 2),
+                1,
+                &Options {
+                    candidates: Some(cand),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+            assert!(
+                matches!(&err, XcatError::Invalid { arg: "candidates", msg } if msg.contains(what)),
+                "{err}"
+            );
+        }
+        let bad = Csr {
+            indptr: &[0, 1],
+            indices: &[5],
+        };
+        let err = topn(
+            Matrix::new("users", &ok, 1, 2).unwrap(),
+            m(&[1.0, 2.0], 1),
+            1,
+            &Options {
+                exclude: Some(bad),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, XcatError::Invalid { arg: "exclude", .. }),
+            "{err}"
+        );
+        let rows = Csr {
+            indptr: &[0, 0, 0],
+            indices: &[],
+        };
+        let err = topn(
+            Matrix::new("users", &ok, 1, 2).unwrap(),
+            m(&[1.0, 2.0], 1),
+            1,
+            &Options {
+                exclude: Some(rows),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, XcatError::Invalid { arg: "exclude", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn cancel_flag_stops_the_scan() {
+        let flag = AtomicBool::new(true);
+        let items = vec![1.0f32; 1000 * 4];
+        let err = topn(
+            Matrix::new("users", &[1.0; 4], 1, 4).unwrap(),
+            Matrix::new("items", &items, 1000, 4).unwrap(),
+            3,
+            &Options {
+                cancel: Some(&flag),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err, XcatError::Cancelled);
+    }
 }

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{
+    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -118,15 +120,26 @@ pub fn py_topn<'py>(
     let items_m = matrix("items", &items)?;
     let exclude = match (&exclude_indptr, &exclude_indices) {
         (Some(p), Some(i)) => Some(Csr {
-            indptr: p.as_slice().map_err(|_| PyValueError::new_err("exclude: indptr must be contiguous"))?,
-            indices: i.as_slice().map_err(|_| PyValueError::new_err("exclude: indices must be contiguous"))?,
+            indptr: p
+                .as_slice()
+                .map_err(|_| PyValueError::new_err("exclude: indptr must be contiguous"))?,
+            indices: i
+                .as_slice()
+                .map_err(|_| PyValueError::new_err("exclude: indices must be contiguous"))?,
         }),
         (None, None) => None,
-        _ => return Err(PyValueError::new_err("exclude: give both indptr and indices")),
+        _ => {
+            return Err(PyValueError::new_err(
+                "exclude: give both indptr and indices",
+            ))
+        }
     };
     let cand = candidates
         .as_ref()
-        .map(|c| c.as_slice().map_err(|_| PyValueError::new_err("candidates: must be contiguous")))
+        .map(|c| {
+            c.as_slice()
+                .map_err(|_| PyValueError::new_err("candidates: must be contiguous"))
+        })
         .transpose()?;
     let metric = metric(metric_name)?;
     let isa = isa(isa_name)?;
@@ -166,7 +179,7 @@ pub fn py_similarity<'py>(
     let isa = isa(isa_name)?;
     let (rows, cols) = (a_m.rows, b_m.rows);
     let out = py.detach(|| topn::similarity(a_m, b_m, metric, num_threads, isa))?;
-    Ok(PyArray1::from_vec(py, out).reshape([rows, cols])?)
+    PyArray1::from_vec(py, out).reshape([rows, cols])
 }
 
 /// Threads a call uses by default (`XCAT_NUM_THREADS` or all CPUs).
