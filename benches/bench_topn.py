@@ -87,7 +87,7 @@ DEFAULT_SHAPES = [
     Shape(1, 1_000_000, 64, 10),
 ]
 QUICK_SHAPES = [
-    Shape(256, 20_000, 64, 10),
+    Shape(128, 20_000, 64, 10),
     Shape(1, 50_000, 128, 100),
 ]
 
@@ -133,7 +133,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny shapes, for a smoke test")
     parser.add_argument(
         "--shapes",
-        help="comma-separated shape numbers (1-based, from the default list) or "
+        help="comma-separated shape numbers (1-based, in the default or --quick list) or "
         "explicit shapes UxIxDxN, e.g. '1,3' or '1024x100_000x64x10'",
     )
     parser.add_argument(
@@ -145,7 +145,7 @@ def parse_args(argv=None):
         "--time-budget",
         type=float,
         default=None,
-        help="stop repeating once timed calls used this many seconds (default 20, quick 2)",
+        help="stop repeating once timed calls used this many seconds (default 20, quick 1)",
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="threads for every library (default all CPUs)"
@@ -163,7 +163,7 @@ def parse_args(argv=None):
     parser.add_argument("--out", help="also write the report (markdown) to this file")
     args = parser.parse_args(argv)
     if args.time_budget is None:
-        args.time_budget = 2.0 if args.quick else 20.0
+        args.time_budget = 1.0 if args.quick else 20.0
     if args.block_mb is None:
         args.block_mb = 1.0 if args.quick else 256.0
     if args.threads is None:
@@ -269,9 +269,7 @@ def prepare_xcat(users, items, shape, config):
     import xcat
 
     def run():
-        result = xcat.topn(
-            users, items, shape.n, metric="cosine", num_threads=config["threads"]
-        )
+        result = xcat.topn(users, items, shape.n, metric="cosine", num_threads=config["threads"])
         return result.indices, result.scores
 
     return run, []
@@ -594,16 +592,25 @@ def collect_environment(threads):
         env["torch CPU capability"] = torch.backends.cpu.get_cpu_capability()
     except ImportError:
         env["torch"] = "not installed (skipped)"
-    blas = []
-    for info in threadpoolctl.threadpool_info():
-        blas.append(
-            f"{info['prefix']} {info.get('version') or ''} "
-            f"arch={info.get('architecture', '-')} "
-            f"threading={info.get('threading_layer', '-')} "
-            f"({os.path.basename(info['filepath'])})"
-        )
-    env["threadpoolctl libraries"] = blas
+    env["threadpoolctl libraries"] = [
+        describe_native_library(info) for info in threadpoolctl.threadpool_info()
+    ]
     return env
+
+
+def describe_native_library(info):
+    """One line for a threadpoolctl entry: which package ships it, version, kernel."""
+    parts = info["filepath"].split(os.sep)
+    owner = parts[parts.index("site-packages") + 1] if "site-packages" in parts else "system"
+    words = [f"{owner}: {info['prefix']}"]
+    if info.get("version"):
+        words.append(info["version"])
+    if info.get("architecture"):
+        words.append(f"kernel={info['architecture']}")
+    if info.get("threading_layer"):
+        words.append(f"threading={info['threading_layer']}")
+    words.append(f"threads={info['num_threads']}")
+    return " ".join(words)
 
 
 def header_lines(args, env):
@@ -658,8 +665,13 @@ def format_ms(seconds):
 
 
 def pick_sgemm_ceiling(outcomes):
-    """Keep the faster sgemm row; mention the slower one in its notes."""
+    """Keep the faster sgemm row; mention the slower (or skipped) one in its notes."""
     timed = [key for key in SGEMM_METHODS if outcomes.get(key, {}).get("times")]
+    if len(timed) == 1:
+        for key in SGEMM_METHODS:
+            if key in outcomes and key not in timed:
+                skipped = outcomes.pop(key)
+                outcomes[timed[0]]["notes"].append(f"{key}: {skipped['skipped']}")
     if len(timed) < 2:
         return outcomes
     medians = {key: statistics.median(outcomes[key]["times"]) for key in timed}
@@ -685,7 +697,9 @@ def table_rows(shape, outcomes):
     for key, outcome in outcomes.items():
         label = METHODS[key][0]
         if "skipped" in outcome:
-            rows.append([shape_label(shape), label, "-", "-", "-", "-", "-", "0", outcome["skipped"]])
+            rows.append(
+                [shape_label(shape), label, "-", "-", "-", "-", "-", "0", outcome["skipped"]]
+            )
             continue
         times = outcome["times"]
         median = statistics.median(times)

@@ -17,17 +17,21 @@
 
 use crate::select::Sink;
 
-/// Items per register tile.
+/// Items per register tile of the user-lane kernels.
 pub const NR: usize = 12;
+/// The widest tile any kernel reads: callers pad row buffers to a multiple
+/// of the tile width plus this.
+pub const MAX_WIDTH: usize = 16;
 
 /// Instruction set of the micro-kernel, chosen at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
-    /// AVX-512F: 32 (or 16) users x 12 items in 24 (or 12) zmm accumulators.
+    /// AVX-512F: 32 (or 16) users x 12 items in 24 (or 12) zmm accumulators;
+    /// for up to 8 users, 16 items per vector after an in-register transpose.
     Avx512,
     /// AVX2 + FMA: 8 users x 12 items, auto-vectorised.
     Avx2,
-    /// Any CPU: 8 users x 12 items in plain Rust.
+    /// Any CPU: 8 users x 12 items in plain Rust (slow where FMA is emulated).
     Portable,
 }
 
@@ -58,62 +62,90 @@ impl Isa {
             _ => false,
         }
     }
+}
 
-    /// Users per panel for a batch of `users` queries.
-    pub fn panel_width(self, users: usize) -> usize {
-        match self {
-            Isa::Avx512 if users <= 16 => 16,
-            Isa::Avx512 => 32,
-            Isa::Avx2 | Isa::Portable => 8,
-        }
+/// A micro-kernel: its instruction set, users per packed panel and items per
+/// tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Micro {
+    pub isa: Isa,
+    pub panel: usize,
+    pub width: usize,
+}
+
+impl Micro {
+    /// The kernel for a batch of `users` queries on `isa`.
+    ///
+    /// Few users (up to 8) leave most user lanes empty, so the AVX-512 path
+    /// then vectorises along items instead: same arithmetic, no idle lanes.
+    pub fn choose(isa: Isa, users: usize) -> Micro {
+        let (panel, width) = match isa {
+            Isa::Avx512 if users <= 8 => (users.max(1).next_power_of_two(), 16),
+            Isa::Avx512 if users <= 16 => (16, NR),
+            Isa::Avx512 => (32, NR),
+            Isa::Avx2 | Isa::Portable => (8, NR),
+        };
+        Micro { isa, panel, width }
     }
 }
 
 /// One register tile's inputs.
 pub struct Tile<'t> {
-    /// Packed user panel `[d][mr]`.
+    /// Packed user panel `[d][panel]`.
     pub panel: &'t [f32],
-    /// `NR` item rows of length `d` (padding rows point at zeros).
-    pub rows: &'t [*const f32; NR],
+    /// At least `width` item rows of length `d` (padding rows point at zeros).
+    pub rows: &'t [*const f32],
     pub d: usize,
-    /// Per-item score scale.
-    pub scale: &'t [f32; NR],
-    /// Item row numbers reported to the sink.
-    pub ids: &'t [u32; NR],
-    /// How many of the `NR` items are real.
+    /// Per-item score scale (at least `width`).
+    pub scale: &'t [f32],
+    /// Item row numbers reported to the sink (at least `width`).
+    pub ids: &'t [u32],
+    /// How many of the `width` items are real.
     pub n_items: usize,
     /// Group-local lane of the panel's first user.
     pub lane0: usize,
 }
 
-/// Run one tile with `isa` and panel width `mr` (from [`Isa::panel_width`]).
+/// Run one tile with micro-kernel `m`.
 ///
 /// # Safety
-/// `isa` must be supported by this CPU; `tile.panel.len() >= tile.d * mr`;
-/// every row pointer must be valid for `tile.d` reads.
+/// `m` must come from [`Micro::choose`] with an `isa` this CPU supports;
+/// `tile.panel.len() >= tile.d * m.panel`; `rows`, `scale`, `ids` hold at
+/// least `m.width` entries; every row pointer is valid for `tile.d` reads.
 #[inline]
-pub unsafe fn run_tile<S: Sink>(isa: Isa, mr: usize, tile: &Tile<'_>, sink: &mut S) {
-    debug_assert!(tile.panel.len() >= tile.d * mr);
-    match (isa, mr) {
+pub unsafe fn run_tile<S: Sink>(m: Micro, tile: &Tile<'_>, sink: &mut S) {
+    debug_assert!(tile.panel.len() >= tile.d * m.panel);
+    debug_assert!(tile.rows.len() >= m.width && tile.scale.len() >= m.width);
+    debug_assert!(tile.ids.len() >= m.width && tile.n_items <= m.width);
+    match (m.isa, m.panel, m.width) {
         #[cfg(target_arch = "x86_64")]
-        (Isa::Avx512, 32) => avx512::tile::<2, S>(tile, sink),
+        (Isa::Avx512, 32, NR) => avx512::user_lanes::<2, S>(tile, sink),
         #[cfg(target_arch = "x86_64")]
-        (Isa::Avx512, 16) => avx512::tile::<1, S>(tile, sink),
+        (Isa::Avx512, 16, NR) => avx512::user_lanes::<1, S>(tile, sink),
         #[cfg(target_arch = "x86_64")]
-        (Isa::Avx2, 8) => tile_avx2::<8, S>(tile, sink),
-        (_, 8) => tile_generic::<8, S>(tile, sink),
-        _ => unreachable!("panel width {mr} is not one of Isa::panel_width"),
+        (Isa::Avx512, 1, 16) => avx512::item_lanes::<1, S>(tile, sink),
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, 2, 16) => avx512::item_lanes::<2, S>(tile, sink),
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, 4, 16) => avx512::item_lanes::<4, S>(tile, sink),
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, 8, 16) => avx512::item_lanes::<8, S>(tile, sink),
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx2, 8, NR) => tile_avx2::<8, S>(tile, sink),
+        (_, 8, NR) => tile_generic::<8, S>(tile, sink),
+        _ => unreachable!("{m:?} is not a kernel Micro::choose returns"),
     }
 }
 
 /// The reference tile in plain Rust; the other paths must match it bit for bit.
 #[inline(always)]
 unsafe fn tile_generic<const MR: usize, S: Sink>(t: &Tile<'_>, sink: &mut S) {
+    let rows = &*(t.rows.as_ptr() as *const [*const f32; NR]);
     let mut acc = [[0f32; MR]; NR];
     for k in 0..t.d {
         let u: &[f32; MR] = &*(t.panel.as_ptr().add(k * MR) as *const [f32; MR]);
         for j in 0..NR {
-            let b = *t.rows[j].add(k);
+            let b = *rows[j].add(k);
             for i in 0..MR {
                 acc[j][i] = u[i].mul_add(b, acc[j][i]);
             }
@@ -144,7 +176,8 @@ mod avx512 {
     /// `16 * MV` users x `NR` items; the epilogue compares 16 scores with 16
     /// thresholds at once and leaves the vector path only for set mask bits.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn tile<const MV: usize, S: Sink>(t: &Tile<'_>, sink: &mut S) {
+    pub(super) unsafe fn user_lanes<const MV: usize, S: Sink>(t: &Tile<'_>, sink: &mut S) {
+        let rows = &*(t.rows.as_ptr() as *const [*const f32; NR]);
         let mut acc = [[_mm512_setzero_ps(); MV]; NR];
         let mut p = t.panel.as_ptr();
         for k in 0..t.d {
@@ -153,7 +186,7 @@ mod avx512 {
                 *uv = _mm512_loadu_ps(p.add(16 * v));
             }
             for j in 0..NR {
-                let b = _mm512_set1_ps(*t.rows[j].add(k));
+                let b = _mm512_set1_ps(*rows[j].add(k));
                 for v in 0..MV {
                     acc[j][v] = _mm512_fmadd_ps(u[v], b, acc[j][v]);
                 }
@@ -166,19 +199,156 @@ mod avx512 {
                 let lane = t.lane0 + 16 * v;
                 let s = _mm512_mul_ps(acc[j][v], scale);
                 let thr = _mm512_loadu_ps(sink.threshold_ptr(lane));
-                let mut mask: u16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(s, thr);
+                let mask: u16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(s, thr);
                 if mask != 0 {
                     let mut buf = [0f32; 16];
                     _mm512_storeu_ps(buf.as_mut_ptr(), s);
-                    while mask != 0 {
-                        let l = mask.trailing_zeros() as usize;
-                        sink.hit(lane + l, t.ids[j], buf[l]);
-                        mask &= mask - 1;
-                    }
+                    for_each_bit(mask, |l| sink.hit(lane + l, t.ids[j], buf[l]));
                 }
             }
         }
     }
+
+    /// `MU` users (1 to 8) x 16 items, one zmm of 16 items per user: 16 rows
+    /// are loaded 16 values at a time and transposed in registers, so every
+    /// lane does useful work however few users there are.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn item_lanes<const MU: usize, S: Sink>(t: &Tile<'_>, sink: &mut S) {
+        let rows = &*(t.rows.as_ptr() as *const [*const f32; 16]);
+        let mut acc = [_mm512_setzero_ps(); MU];
+        let mut k0 = 0;
+        while k0 < t.d {
+            let len = (t.d - k0).min(16);
+            let load_mask: u16 = if len == 16 {
+                u16::MAX
+            } else {
+                (1u16 << len) - 1
+            };
+            let mut r = [_mm512_setzero_ps(); 16];
+            for j in 0..16 {
+                r[j] = _mm512_maskz_loadu_ps(load_mask, rows[j].add(k0));
+            }
+            let cols = transpose16(r);
+            // Columns in k order, so each score is the same FMA chain as in
+            // every other kernel.
+            for (kk, col) in cols.iter().enumerate().take(len) {
+                let p = t.panel.as_ptr().add((k0 + kk) * MU);
+                for u in 0..MU {
+                    acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(*p.add(u)), *col, acc[u]);
+                }
+            }
+            k0 += 16;
+        }
+        let scale = _mm512_loadu_ps(t.scale.as_ptr());
+        let valid: u16 = if t.n_items >= 16 {
+            u16::MAX
+        } else {
+            (1u16 << t.n_items) - 1
+        };
+        for u in 0..MU {
+            let s = _mm512_mul_ps(acc[u], scale);
+            let thr = _mm512_set1_ps(*sink.threshold_ptr(t.lane0 + u));
+            let mask: u16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(s, thr) & valid;
+            if mask != 0 {
+                let mut buf = [0f32; 16];
+                _mm512_storeu_ps(buf.as_mut_ptr(), s);
+                for_each_bit(mask, |j| sink.hit(t.lane0 + u, t.ids[j], buf[j]));
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn for_each_bit(mut mask: u16, mut f: impl FnMut(usize)) {
+        while mask != 0 {
+            f(mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+    }
+
+    /// Rows `r[0..16]` of a 16 x 16 block to its columns, in order.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+        // Stage 1: pairs of rows interleaved within 128-bit lanes.
+        let mut t = [_mm512_setzero_ps(); 16];
+        for i in 0..8 {
+            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        // Stage 2: groups of four rows; q[4g + c] holds rows 4g..4g+4 at
+        // columns c, c+4, c+8, c+12 (one per 128-bit lane).
+        let lo = |a: __m512, b: __m512| {
+            _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+        };
+        let hi = |a: __m512, b: __m512| {
+            _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)))
+        };
+        let mut q = [_mm512_setzero_ps(); 16];
+        for g in 0..4 {
+            let (a0, a1, b0, b1) = (t[4 * g], t[4 * g + 1], t[4 * g + 2], t[4 * g + 3]);
+            q[4 * g] = lo(a0, b0);
+            q[4 * g + 1] = hi(a0, b0);
+            q[4 * g + 2] = lo(a1, b1);
+            q[4 * g + 3] = hi(a1, b1);
+        }
+        // Stages 3 and 4: gather the 128-bit lanes of one column.
+        let mut out = [_mm512_setzero_ps(); 16];
+        for c in 0..4 {
+            let v0 = _mm512_shuffle_f32x4::<0x88>(q[c], q[4 + c]);
+            let v1 = _mm512_shuffle_f32x4::<0xDD>(q[c], q[4 + c]);
+            let v2 = _mm512_shuffle_f32x4::<0x88>(q[8 + c], q[12 + c]);
+            let v3 = _mm512_shuffle_f32x4::<0xDD>(q[8 + c], q[12 + c]);
+            out[c] = _mm512_shuffle_f32x4::<0x88>(v0, v2);
+            out[c + 8] = _mm512_shuffle_f32x4::<0xDD>(v0, v2);
+            out[c + 4] = _mm512_shuffle_f32x4::<0x88>(v1, v3);
+            out[c + 12] = _mm512_shuffle_f32x4::<0xDD>(v1, v3);
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn transpose16_is_a_transpose() {
+            if !is_x86_feature_detected!("avx512f") {
+                return;
+            }
+            let m: Vec<f32> = (0..256).map(|x| x as f32).collect();
+            let mut got = [0f32; 256];
+            // SAFETY: avx512f checked above; each row has 16 values.
+            unsafe {
+                let mut r = [_mm512_setzero_ps(); 16];
+                for (i, ri) in r.iter_mut().enumerate() {
+                    *ri = _mm512_loadu_ps(m.as_ptr().add(16 * i));
+                }
+                for (c, col) in transpose16(r).iter().enumerate() {
+                    _mm512_storeu_ps(got.as_mut_ptr().add(16 * c), *col);
+                }
+            }
+            for i in 0..16 {
+                for j in 0..16 {
+                    assert_eq!(got[16 * j + i], m[16 * i + j], "row {i} col {j}");
+                }
+            }
+        }
+    }
+}
+
+/// Hint the CPU to bring `row` into cache (a no-op off x86-64).
+#[inline(always)]
+pub fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for k in (0..row.len()).step_by(16) {
+            // SAFETY: prefetch never faults, and the address is inside `row`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().add(k).cast()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 /// Sum of squares in f64: exact enough for any finite f32 row and never

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::error::{Result, XcatError};
-use crate::kernel::{self, Isa, Tile, NR};
+use crate::kernel::{self, Isa, Micro, Tile, MAX_WIDTH, NR};
 use crate::parallel;
 use crate::select::{DenseSink, Excluded, Sink, TopStates};
 
@@ -110,7 +110,13 @@ struct PackedUsers {
 }
 
 impl PackedUsers {
-    fn new(users: &Matrix<'_>, metric: Metric, isa: Isa, mr: usize) -> Result<Self> {
+    fn new(
+        users: &Matrix<'_>,
+        arg: &'static str,
+        metric: Metric,
+        isa: Isa,
+        mr: usize,
+    ) -> Result<Self> {
         let d = users.cols;
         let panels = users.rows.div_ceil(mr);
         let mut data = vec![0f32; panels * d * mr];
@@ -120,10 +126,7 @@ impl PackedUsers {
                 Metric::Cosine => kernel::inverse_norm(isa, row),
                 Metric::Dot => kernel::is_finite(isa, row).then_some(1.0),
             }
-            .ok_or(XcatError::NonFinite {
-                arg: "users",
-                row: u,
-            })?;
+            .ok_or(XcatError::NonFinite { arg, row: u })?;
             let (p, i) = (u / mr, u % mr);
             let panel = &mut data[p * d * mr..(p + 1) * d * mr];
             for (k, &x) in row.iter().enumerate() {
@@ -166,18 +169,54 @@ impl ItemSet<'_> {
     }
 }
 
+/// How many rows ahead of the block preparation to prefetch.
+const PREFETCH_ROWS: usize = 16;
+
 /// Everything a scan task needs, shared read-only.
 struct Plan<'a> {
     items: Matrix<'a>,
+    /// Per eligible position, when precomputed; else computed per block.
+    scales: Option<Vec<f32>>,
+    /// Argument name of `items` in errors.
+    items_arg: &'static str,
     set: ItemSet<'a>,
     users: &'a PackedUsers,
     metric: Metric,
     isa: Isa,
+    micro: Micro,
     block: usize,
     cancel: Option<&'a AtomicBool>,
 }
 
 impl Plan<'_> {
+    /// Score scale of item row `id`: its inverse norm (cosine) or 1 (dot).
+    ///
+    /// # Errors
+    /// `NonFinite` if the row has a NaN or infinity.
+    #[inline]
+    fn item_scale(&self, id: u32) -> Result<f32> {
+        let row = self.items.row(id as usize);
+        match self.metric {
+            Metric::Cosine => kernel::inverse_norm(self.isa, row),
+            Metric::Dot => kernel::is_finite(self.isa, row).then_some(1.0),
+        }
+        .ok_or(XcatError::NonFinite {
+            arg: self.items_arg,
+            row: id as usize,
+        })
+    }
+
+    /// Scales of every eligible item, computed once in parallel: worth it
+    /// when several user groups would otherwise each compute them again.
+    fn precompute_scales(&mut self) -> Result<()> {
+        let scales: Result<Vec<f32>> = (0..self.set.len())
+            .into_par_iter()
+            .map(|pos| self.item_scale(self.set.id(pos)))
+            .collect();
+        self.scales = Some(scales?);
+        Ok(())
+    }
+
     /// Scan item positions `range` for user panels `panels` into `sink`
     /// (whose lane 0 is the first user of `panels.start`).
     fn scan<S: Sink>(
@@ -187,9 +226,10 @@ impl Plan<'_> {
         sink: &mut S,
     ) -> Result<()> {
         let d = self.items.cols;
-        let mr = self.users.mr;
+        let mr = self.micro.panel;
         let zeros = vec![0f32; d.max(1)];
-        let padded = self.block.div_ceil(NR) * NR;
+        let width = self.micro.width;
+        let padded = self.block.div_ceil(width) * width + MAX_WIDTH;
         let mut rows: Vec<*const f32> = vec![zeros.as_ptr(); padded];
         let mut scale = vec![0f32; padded];
         let mut ids = vec![0u32; padded];
@@ -200,37 +240,54 @@ impl Plan<'_> {
             }
             let len = self.block.min(range.end - start);
             for j in 0..len {
+                // The first touch of each row streams it from memory: ask
+                // for rows a few KiB ahead so the loads overlap.
+                if start + j + PREFETCH_ROWS < range.end {
+                    let ahead = self.set.id(start + j + PREFETCH_ROWS) as usize;
+                    kernel::prefetch(&self.items.data[ahead * d..(ahead + 1) * d]);
+                }
                 let id = self.set.id(start + j);
                 let row = self.items.row(id as usize);
-                let s = match self.metric {
-                    Metric::Cosine => kernel::inverse_norm(self.isa, row),
-                    Metric::Dot => kernel::is_finite(self.isa, row).then_some(1.0),
+                scale[j] = match &self.scales {
+                    Some(all) => all[start + j],
+                    None => self.item_scale(id)?,
                 };
-                scale[j] = s.ok_or(XcatError::NonFinite {
-                    arg: "items",
-                    row: id as usize,
-                })?;
                 rows[j] = row.as_ptr();
                 ids[j] = id;
             }
-            rows[len..len.div_ceil(NR) * NR].fill(zeros.as_ptr());
+            rows[len..len.div_ceil(width) * width].fill(zeros.as_ptr());
+            // While this block is scored, pull the next one toward the
+            // cache a few rows per tile, so its first touch does not stall.
+            let next = (start + len)..(start + len + self.block).min(range.end);
+            let tiles = panels.len() * len.div_ceil(width);
+            let per_tile = if panels.len() > 1 {
+                next.len().div_ceil(tiles.max(1))
+            } else {
+                0 // one panel is memory-bound: the preparation's prefetch does better
+            };
+            let mut cursor = next.start;
             for p in panels.clone() {
                 let panel = self.users.panel(p);
                 let lane0 = (p - panels.start) * mr;
-                for q in (0..len).step_by(NR) {
+                for q in (0..len).step_by(width) {
+                    for pos in cursor..(cursor + per_tile).min(next.end) {
+                        let id = self.set.id(pos) as usize;
+                        kernel::prefetch(&self.items.data[id * d..(id + 1) * d]);
+                    }
+                    cursor = (cursor + per_tile).min(next.end);
                     let tile = Tile {
                         panel,
-                        rows: rows[q..q + NR].try_into().expect("NR rows"),
+                        rows: &rows[q..q + width],
                         d,
-                        scale: scale[q..q + NR].try_into().expect("NR scales"),
-                        ids: ids[q..q + NR].try_into().expect("NR ids"),
-                        n_items: (len - q).min(NR),
+                        scale: &scale[q..q + width],
+                        ids: &ids[q..q + width],
+                        n_items: (len - q).min(width),
                         lane0,
                     };
                     // SAFETY: `isa` was checked by `resolve_isa`; the panel
                     // holds d * mr values; each row pointer is a live row of
                     // `items` or `zeros`, all of length d.
-                    unsafe { kernel::run_tile(self.isa, mr, &tile, sink) };
+                    unsafe { kernel::run_tile(self.micro, &tile, sink) };
                 }
             }
             start += len;
@@ -284,10 +341,10 @@ fn check_exclude(ex: &Csr<'_>, users: usize, items: usize) -> Result<Excluded> {
     indptr.push(0usize);
     for u in 0..users {
         let (a, b) = (ex.indptr[u], ex.indptr[u + 1]);
-        if b < a {
+        if b < a || b > ex.indptr[users] {
             return Err(XcatError::invalid(
                 "exclude",
-                format!("indptr decreases at row {u}"),
+                format!("indptr must be non-decreasing; it is not at row {u}"),
             ));
         }
         let row_start = out.len();
@@ -327,16 +384,20 @@ fn check_candidates(c: &[i64], items: usize) -> Result<Vec<u32>> {
     Ok(out)
 }
 
-fn check_shapes(users: &Matrix<'_>, items: &Matrix<'_>) -> Result<()> {
+fn check_shapes(
+    users: &Matrix<'_>,
+    items: &Matrix<'_>,
+    (users_arg, items_arg): (&'static str, &'static str),
+) -> Result<()> {
     if users.cols != items.cols {
         return Err(XcatError::invalid(
-            "items",
-            format!("has d={} but users has d={}", items.cols, users.cols),
+            items_arg,
+            format!("has d={} but {users_arg} has d={}", items.cols, users.cols),
         ));
     }
     if items.rows > u32::MAX as usize {
         return Err(XcatError::invalid(
-            "items",
+            items_arg,
             format!(
                 "has {} rows; at most {} are supported",
                 items.rows,
@@ -347,14 +408,21 @@ fn check_shapes(users: &Matrix<'_>, items: &Matrix<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Split the work into (user-panel group) x (item range) tasks: item ranges
-/// first (each task streams its items from memory once), user groups only
-/// when there are too few item blocks to keep every thread busy.
+/// Split the work into (user-panel group) x (item range) tasks, about four
+/// per thread for load balance.
+///
+/// User groups come first: every user's reservoir then sees the whole item
+/// stream, so its threshold rises once instead of once per range (far fewer
+/// inserts at large n), and there is one reservoir per user, not one per
+/// range. A group keeps at least `MIN_GROUP_PANELS` panels so the similarity
+/// work per item read (about 2 x group size FLOP per 4 bytes) stays well
+/// above what memory bandwidth allows. Small batches split the items instead.
 fn split(panels: usize, items: usize, block: usize, threads: usize) -> (usize, usize) {
-    let blocks = items.div_ceil(block).max(1);
+    const MIN_GROUP_PANELS: usize = 8;
     let want = 4 * threads;
-    let item_chunks = blocks.min(want);
-    let groups = want.div_ceil(item_chunks).clamp(1, panels.max(1));
+    let blocks = items.div_ceil(block).max(1);
+    let groups = (panels / MIN_GROUP_PANELS).clamp(1, want);
+    let item_chunks = want.div_ceil(groups).min(blocks);
     (groups, item_chunks)
 }
 
@@ -387,7 +455,7 @@ fn ranges(total: usize, parts: usize, align: usize) -> Vec<std::ops::Range<usize
 /// NaN or infinity in `users` or `items`; `Cancelled` if `options.cancel` was
 /// set during the call.
 pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_>) -> Result<TopN> {
-    check_shapes(&users, &items)?;
+    check_shapes(&users, &items, ("users", "items"))?;
     let isa = resolve_isa(options.isa)?;
     let block = block_items(options.block_items, items.cols)?;
     let excluded = options
@@ -399,8 +467,9 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
         .map(|c| check_candidates(c, items.rows))
         .transpose()?;
     let pool = parallel::pool(options.num_threads)?;
-    let mr = isa.panel_width(users.rows);
-    let packed = PackedUsers::new(&users, options.metric, isa, mr)?;
+    let micro = Micro::choose(isa, users.rows);
+    let mr = micro.panel;
+    let packed = PackedUsers::new(&users, "users", options.metric, isa, mr)?;
 
     let u = users.rows;
     let mut out = TopN {
@@ -429,12 +498,15 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
         return Ok(out);
     }
 
-    let plan = Plan {
+    let mut plan = Plan {
         items,
+        scales: None,
+        items_arg: "items",
         set,
         users: &packed,
         metric: options.metric,
         isa,
+        micro,
         block,
         cancel: options.cancel,
     };
@@ -442,6 +514,10 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
     let panel_groups = ranges(packed.panels, groups, 1);
     let item_ranges = ranges(eligible, chunks, block);
     let ex = excluded.as_ref();
+    if panel_groups.len() > 1 {
+        pool.install(|| plan.precompute_scales())?;
+    }
+    let plan = plan;
 
     let states: Result<Vec<TopStates<'_>>> = pool.install(|| {
         panel_groups
@@ -495,19 +571,23 @@ pub fn similarity(
     num_threads: Option<usize>,
     isa: Option<Isa>,
 ) -> Result<Vec<f32>> {
-    check_shapes(&a, &b)?;
+    check_shapes(&a, &b, ("a", "b"))?;
     let isa = resolve_isa(isa)?;
     let pool = parallel::pool(num_threads)?;
-    let mr = isa.panel_width(a.rows);
-    let packed = PackedUsers::new(&a, metric, isa, mr)?;
+    let micro = Micro::choose(isa, a.rows);
+    let mr = micro.panel;
+    let packed = PackedUsers::new(&a, "a", metric, isa, mr)?;
     let mut out = vec![0f32; a.rows * b.rows];
     let block = block_items(None, b.cols)?;
     let plan = Plan {
         items: b,
+        scales: None,
+        items_arg: "b",
         set: ItemSet::All(b.rows),
         users: &packed,
         metric,
         isa,
+        micro,
         block,
         cancel: None,
     };
@@ -642,6 +722,59 @@ mod tests {
                 for threads in [1, 2, 3] {
                     let got = run(&users, &items, d, n, &Options { num_threads: Some(threads), block_items: Some(block), isa: Some(isa), ..Default::default() });
                     prop_assert_eq!(&got, &base);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn many_users_in_several_groups_match_reference() {
+        // 700 users are 22 panels of 32: several user groups, precomputed
+        // item scales, item ranges per group; results must not change.
+        let d = 3;
+        let users: Vec<f32> = (0..700 * d)
+            .map(|i| ((i * 7919) % 7) as f32 - 3.0)
+            .collect();
+        let items: Vec<f32> = (0..500 * d)
+            .map(|i| ((i * 104_729) % 5) as f32 - 2.0)
+            .collect();
+        for &(metric, n) in &[(Metric::Dot, 9usize), (Metric::Cosine, 4)] {
+            let expect = reference(&users, &items, d, n, metric, |_, _| true);
+            for threads in [1, 2, 5] {
+                let got = run(
+                    &users,
+                    &items,
+                    d,
+                    n,
+                    &Options {
+                        metric,
+                        num_threads: Some(threads),
+                        block_items: Some(24),
+                        ..Default::default()
+                    },
+                );
+                for u in 0..700 {
+                    for k in 0..n {
+                        let (ei, es) = expect[u][k];
+                        assert!((f64::from(got.scores[u * n + k]) - es).abs() < 1e-6);
+                        if metric == Metric::Dot {
+                            assert_eq!(got.indices[u * n + k], ei, "user {u} rank {k}");
+                        }
+                    }
+                }
+                if threads > 1 {
+                    let one = run(
+                        &users,
+                        &items,
+                        d,
+                        n,
+                        &Options {
+                            metric,
+                            num_threads: Some(1),
+                            ..Default::default()
+                        },
+                    );
+                    assert_eq!(got, one);
                 }
             }
         }
@@ -837,6 +970,32 @@ mod tests {
             matches!(err, XcatError::Invalid { arg: "exclude", .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn malformed_indptr_is_an_error_not_a_panic() {
+        let users = [1.0f32; 4];
+        let items = [1.0f32; 6];
+        for indptr in [&[0i64, 2, 1][..], &[0, -1, 1], &[1, 1, 1]] {
+            let ex = Csr {
+                indptr,
+                indices: &[0],
+            };
+            let err = topn(
+                Matrix::new("users", &users, 2, 2).unwrap(),
+                Matrix::new("items", &items, 3, 2).unwrap(),
+                1,
+                &Options {
+                    exclude: Some(ex),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, XcatError::Invalid { arg: "exclude", .. }),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -49,7 +49,8 @@ def _as_float32_matrix(x: Any, name: str, *, allow_1d: bool) -> tuple[np.ndarray
     if arr.ndim != 2:
         expected = "a 1-D or 2-D array" if allow_1d else "a 2-D array"
         raise ValueError(f"{name}: expected {expected}, got shape {arr.shape}")
-    out = np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):  # reported below, naming the row
+        out = np.ascontiguousarray(arr, dtype=np.float32)
     if arr.dtype.itemsize > 4 and out.size:
         # Finite values too large for float32 would silently become inf.
         overflow = np.isinf(out) & np.isfinite(arr)
