@@ -18,6 +18,9 @@ pub enum XcatError {
     /// The caller asked the computation to stop (Ctrl-C in Python).
     #[error("interrupted")]
     Cancelled,
+    /// An output allocation failed.
+    #[error("could not allocate {0} bytes for the result")]
+    OutOfMemory(usize),
     /// The thread pool could not be created.
     #[error("thread pool: {0}")]
     ThreadPool(String),

@@ -408,6 +408,22 @@ fn check_shapes(
     Ok(())
 }
 
+/// `rows * cols` output cells, or an error naming `arg` on overflow.
+fn output_cells(rows: usize, cols: usize, arg: &'static str) -> Result<usize> {
+    rows.checked_mul(cols)
+        .filter(|&c| c <= isize::MAX as usize / 8)
+        .ok_or_else(|| XcatError::invalid(arg, format!("a {rows} x {cols} result is too large")))
+}
+
+/// A vector of `len` copies of `value`, or `OutOfMemory` instead of an abort.
+fn filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| XcatError::OutOfMemory(len * std::mem::size_of::<T>()))?;
+    v.resize(len, value);
+    Ok(v)
+}
+
 /// Split the work into (user-panel group) x (item range) tasks, about four
 /// per thread for load balance.
 ///
@@ -472,9 +488,10 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
     let packed = PackedUsers::new(&users, "users", options.metric, isa, mr)?;
 
     let u = users.rows;
+    let cells = output_cells(u, n, "n")?;
     let mut out = TopN {
-        indices: vec![-1; u * n],
-        scores: vec![f32::NEG_INFINITY; u * n],
+        indices: filled(cells, -1i64)?,
+        scores: filled(cells, f32::NEG_INFINITY)?,
         rows: u,
         n,
     };
@@ -577,7 +594,7 @@ pub fn similarity(
     let micro = Micro::choose(isa, a.rows);
     let mr = micro.panel;
     let packed = PackedUsers::new(&a, "a", metric, isa, mr)?;
-    let mut out = vec![0f32; a.rows * b.rows];
+    let mut out = filled(output_cells(a.rows, b.rows, "b")?, 0f32)?;
     let block = block_items(None, b.cols)?;
     let plan = Plan {
         items: b,

@@ -238,6 +238,21 @@ def test_padding_and_n_zero():
     assert no_users.indices.shape == (0, 2)
 
 
+def test_zero_dimensional_embeddings_score_zero():
+    got = xcat.topn(np.zeros((2, 0)), np.zeros((3, 0)), 2)
+    np.testing.assert_array_equal(got.indices, [[0, 1], [0, 1]])
+    np.testing.assert_array_equal(got.scores, np.zeros((2, 2), dtype=np.float32))
+
+
+def test_huge_n_is_a_clear_error_not_a_crash():
+    with pytest.raises(ValueError, match="n: expected a non-negative integer below 2"):
+        xcat.topn(GOOD_U, GOOD_I, 2**64)
+    with pytest.raises(ValueError, match="n: a 2 x 4611686018427387904 result is too large"):
+        xcat.topn(GOOD_U, GOOD_I, 2**62)
+    with pytest.raises(MemoryError, match="could not allocate"):
+        xcat.topn(np.ones((1000, 3)), GOOD_I, 10**13)
+
+
 def test_float32_input_is_not_copied_or_modified():
     rng = np.random.default_rng(0)
     users = rng.standard_normal((5, 8)).astype(np.float32)

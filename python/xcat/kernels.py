@@ -165,6 +165,8 @@ def topn(
 
     Raises
     ------
+    MemoryError
+        If the ``(U, n)`` result itself cannot be allocated.
     ValueError
         Naming the argument: non-floating or non-finite (NaN, inf) ``users``
         or ``items``, wrong number of dimensions, mismatched ``d``, values
@@ -196,8 +198,8 @@ def topn(
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise ValueError(f"n: expected a non-negative integer, got {n!r}")
-    if n < 0:
-        raise ValueError(f"n: expected a non-negative integer, got {n}")
+    if n < 0 or n > np.iinfo(np.int64).max:
+        raise ValueError(f"n: expected a non-negative integer below 2**63, got {n}")
     if metric not in _METRICS:
         raise ValueError(f"metric: expected one of {_METRICS}, got {metric!r}")
     users_f, single = _as_float32_matrix(users, "users", allow_1d=True)

@@ -1,6 +1,6 @@
 //! The one mapping from core errors to Python exceptions.
 
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::PyErr;
 
 use crate::error::XcatError;
@@ -12,6 +12,7 @@ impl From<XcatError> for PyErr {
                 PyValueError::new_err(e.to_string())
             }
             XcatError::Cancelled => PyKeyboardInterrupt::new_err("xcat: interrupted"),
+            XcatError::OutOfMemory(_) => PyMemoryError::new_err(e.to_string()),
             XcatError::ThreadPool(_) => PyRuntimeError::new_err(e.to_string()),
         }
     }
