@@ -183,9 +183,10 @@ def topn(
     ``d`` in order (the user row pre-scaled by its inverse norm for cosine,
     then multiplied by the item's inverse norm, computed in float64), the
     same way on every CPU path, so agreement with a float64 reference is up
-    to float32 rounding. Extra memory is about ``U * d`` floats for packed
-    users plus ``threads * U * 2n`` (score, index) pairs; nothing of size
-    ``U * I``.
+    to float32 rounding. Extra memory beyond the inputs: the users packed
+    once (``U * d`` float32) and ``2n`` (score, index) pairs per user for
+    each of up to ``4 * threads`` item ranges (a single range once the batch
+    has ``1024 * threads`` users); never anything of size ``U * I``.
 
     Examples
     --------

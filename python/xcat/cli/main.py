@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from xcat import __version__
+from xcat.cli.data import data
 from xcat.cli.demo import demo
 
 
@@ -15,3 +16,4 @@ def main() -> None:
 
 
 main.add_command(demo)
+main.add_command(data)
