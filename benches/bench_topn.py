@@ -381,9 +381,10 @@ def prepare_faiss(users, items, shape, config, blas_threshold=None):
             faiss.cvar.distance_compute_blas_threshold = default
 
     threshold = faiss.cvar.distance_compute_blas_threshold
+    kernel = f"BLAS kernel {faiss_blas_kernel()}"
     if blas_threshold is not None:
-        return run, [f"threshold {blas_threshold} (default {threshold}, restored)"]
-    return run, [f"threshold {threshold} (default)"]
+        return run, [f"threshold {blas_threshold} (default {threshold}, restored)", kernel]
+    return run, [f"threshold {threshold} (default)", kernel]
 
 
 def prepare_faiss_default(users, items, shape, config):
@@ -446,6 +447,37 @@ PREPARE = {
 # ----------------------------------------------------------------------------
 
 
+def match_numpy_blas_kernel():
+    """Give faiss's bundled OpenBLAS the kernel numpy's newer OpenBLAS detects.
+
+    faiss-cpu wheels ship an older OpenBLAS that may not recognise a recent
+    CPU and fall back to generic (Prescott, SSE3) kernels, several times
+    slower; its best configuration here is with OPENBLAS_CORETYPE set. Only
+    done when the variable is unset, and only in faiss's own process.
+    """
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        return
+    from threadpoolctl import threadpool_info
+
+    kernels = [
+        info.get("architecture")
+        for info in threadpool_info()
+        if info.get("internal_api") == "openblas" and "numpy" in info.get("filepath", "")
+    ]
+    if kernels and kernels[0] and kernels[0] != "Prescott":
+        os.environ["OPENBLAS_CORETYPE"] = kernels[0]
+
+
+def faiss_blas_kernel():
+    """The kernel faiss's OpenBLAS runs (after :func:`match_numpy_blas_kernel`)."""
+    from threadpoolctl import threadpool_info
+
+    for info in threadpool_info():
+        if info.get("internal_api") == "openblas" and "faiss" in info.get("filepath", ""):
+            return info.get("architecture")
+    return None
+
+
 def import_and_set_threads(method, threads):
     """Import the method's library and give it ``threads`` threads."""
     module = METHODS[method][1]
@@ -454,6 +486,7 @@ def import_and_set_threads(method, threads):
 
         torch.set_num_threads(threads)
     elif module == "faiss":
+        match_numpy_blas_kernel()
         import faiss
 
         faiss.omp_set_num_threads(threads)

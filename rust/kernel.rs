@@ -421,6 +421,77 @@ unsafe fn is_finite_avx512(row: &[f32]) -> bool {
     is_finite_generic(row)
 }
 
+/// Score scales of `rows` (each `d` long) into `out`: the inverse norm
+/// (cosine) or 1 (dot). The loop sits inside one target-feature function so
+/// it vectorises and nothing is called per row.
+#[inline(always)]
+unsafe fn row_scales_generic(
+    cosine: bool,
+    rows: &[*const f32],
+    d: usize,
+    out: &mut [f32],
+) -> Result<(), usize> {
+    for (j, (&p, o)) in rows.iter().zip(out.iter_mut()).enumerate() {
+        let row = std::slice::from_raw_parts(p, d);
+        let s = if cosine {
+            inverse_norm_generic(row)
+        } else {
+            is_finite_generic(row).then_some(1.0)
+        };
+        *o = s.ok_or(j)?;
+    }
+    Ok(())
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn row_scales_avx512(
+    cosine: bool,
+    rows: &[*const f32],
+    d: usize,
+    out: &mut [f32],
+) -> Result<(), usize> {
+    row_scales_generic(cosine, rows, d, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_scales_avx2(
+    cosine: bool,
+    rows: &[*const f32],
+    d: usize,
+    out: &mut [f32],
+) -> Result<(), usize> {
+    row_scales_generic(cosine, rows, d, out)
+}
+
+/// Score scale of each row, as [`inverse_norm`] (cosine) or 1 after a
+/// finiteness check (dot), written to `out[..rows.len()]`.
+///
+/// # Errors
+/// The position in `rows` of the first row with a NaN or infinity.
+///
+/// # Safety
+/// `isa` must be supported; every pointer must be valid for `d` reads;
+/// `out.len() >= rows.len()`.
+#[inline]
+pub unsafe fn row_scales(
+    isa: Isa,
+    cosine: bool,
+    rows: &[*const f32],
+    d: usize,
+    out: &mut [f32],
+) -> Result<(), usize> {
+    debug_assert!(out.len() >= rows.len());
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => row_scales_avx512(cosine, rows, d, out),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => row_scales_avx2(cosine, rows, d, out),
+        _ => row_scales_generic(cosine, rows, d, out),
+    }
+}
+
 /// `1/|row|` in f32 from an f64 sum (0 for a zero row), `None` if not finite.
 /// The same value on every instruction set.
 #[inline]

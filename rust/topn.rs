@@ -189,31 +189,40 @@ struct Plan<'a> {
 }
 
 impl Plan<'_> {
-    /// Score scale of item row `id`: its inverse norm (cosine) or 1 (dot).
+    /// Score scales of the item rows at `rows` (row numbers `ids`): inverse
+    /// norms (cosine) or 1 (dot).
     ///
     /// # Errors
-    /// `NonFinite` if the row has a NaN or infinity.
-    #[inline]
-    fn item_scale(&self, id: u32) -> Result<f32> {
-        let row = self.items.row(id as usize);
-        match self.metric {
-            Metric::Cosine => kernel::inverse_norm(self.isa, row),
-            Metric::Dot => kernel::is_finite(self.isa, row).then_some(1.0),
-        }
-        .ok_or(XcatError::NonFinite {
-            arg: self.items_arg,
-            row: id as usize,
+    /// `NonFinite` naming the first row with a NaN or infinity.
+    fn row_scales(&self, rows: &[*const f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
+        let cosine = self.metric == Metric::Cosine;
+        // SAFETY: `isa` was checked by `resolve_isa`; every pointer is a row
+        // of `items`, `items.cols` long; `out` is as long as `rows`.
+        unsafe { kernel::row_scales(self.isa, cosine, rows, self.items.cols, out) }.map_err(|j| {
+            XcatError::NonFinite {
+                arg: self.items_arg,
+                row: ids[j] as usize,
+            }
         })
     }
 
     /// Scales of every eligible item, computed once in parallel: worth it
     /// when several user groups would otherwise each compute them again.
     fn precompute_scales(&mut self) -> Result<()> {
-        let scales: Result<Vec<f32>> = (0..self.set.len())
-            .into_par_iter()
-            .map(|pos| self.item_scale(self.set.id(pos)))
-            .collect();
-        self.scales = Some(scales?);
+        const CHUNK: usize = 4096;
+        let mut scales = vec![0f32; self.set.len()];
+        scales
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .try_for_each(|(c, out)| {
+                let ids: Vec<u32> = (0..out.len()).map(|j| self.set.id(c * CHUNK + j)).collect();
+                let rows: Vec<*const f32> = ids
+                    .iter()
+                    .map(|&id| self.items.row(id as usize).as_ptr())
+                    .collect();
+                self.row_scales(&rows, &ids, out)
+            })?;
+        self.scales = Some(scales);
         Ok(())
     }
 
@@ -247,13 +256,12 @@ impl Plan<'_> {
                     kernel::prefetch(&self.items.data[ahead * d..(ahead + 1) * d]);
                 }
                 let id = self.set.id(start + j);
-                let row = self.items.row(id as usize);
-                scale[j] = match &self.scales {
-                    Some(all) => all[start + j],
-                    None => self.item_scale(id)?,
-                };
-                rows[j] = row.as_ptr();
+                rows[j] = self.items.row(id as usize).as_ptr();
                 ids[j] = id;
+            }
+            match &self.scales {
+                Some(all) => scale[..len].copy_from_slice(&all[start..start + len]),
+                None => self.row_scales(&rows[..len], &ids[..len], &mut scale[..len])?,
             }
             rows[len..len.div_ceil(width) * width].fill(zeros.as_ptr());
             // While this block is scored, pull the next one toward the
@@ -1012,6 +1020,36 @@ mod tests {
                 matches!(err, XcatError::Invalid { arg: "exclude", .. }),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn non_finite_item_is_reported_by_row_on_every_path() {
+        let d = 4;
+        let mut items = vec![0.5f32; 300 * d];
+        items[137 * d + 2] = f32::NAN;
+        // 1 user: per-block scales; 700 users: scales precomputed in parallel.
+        for users in [1usize, 700] {
+            let u = vec![1.0f32; users * d];
+            for metric in [Metric::Cosine, Metric::Dot] {
+                let err = topn(
+                    Matrix::new("users", &u, users, d).unwrap(),
+                    Matrix::new("items", &items, 300, d).unwrap(),
+                    3,
+                    &Options {
+                        metric,
+                        ..Default::default()
+                    },
+                )
+                .unwrap_err();
+                assert_eq!(
+                    err,
+                    XcatError::NonFinite {
+                        arg: "items",
+                        row: 137
+                    }
+                );
+            }
         }
     }
 
