@@ -1,0 +1,229 @@
+"""Top-N recommendation from user and item embeddings, with explanations.
+
+A :class:`Recommender` needs no model object: it holds the float32
+embeddings a two-tower model exports, the id maps, each item's category and
+the training interactions, and answers with :func:`xcat.topn`. So a serving
+process can load it without PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from xcat.data.interactions import IdMap
+from xcat.kernels import cosine_similarity, topn
+
+__all__ = ["Recommender"]
+
+
+class Recommender:
+    """Recommend items of a category to users, by exact top-N retrieval.
+
+    Parameters
+    ----------
+    user_vectors : array_like of float, shape (U, d)
+        User embeddings, row ``u`` for ``user_ids`` row ``u``.
+    item_vectors : array_like of float, shape (I, d)
+        Item embeddings, row ``i`` for ``item_ids`` row ``i``.
+    user_ids, item_ids : IdMap
+        Raw ids of the rows.
+    item_categories : array_like, shape (I,)
+        Category of each item row (the domain it belongs to).
+    history : scipy.sparse matrix, shape (U, I)
+        Training interactions (any stored entry counts), in every category:
+        what ``exclude_seen`` removes, what popularity counts, and where
+        explanations come from.
+    metric : {"cosine", "dot"}, default "cosine"
+        Score of :func:`xcat.topn`.
+
+    Raises
+    ------
+    ValueError
+        If shapes or lengths disagree (naming the argument).
+    """
+
+    def __init__(
+        self,
+        user_vectors: Any,
+        item_vectors: Any,
+        *,
+        user_ids: IdMap,
+        item_ids: IdMap,
+        item_categories: Any,
+        history: Any,
+        metric: Literal["cosine", "dot"] = "cosine",
+    ) -> None:
+        self.user_vectors = np.ascontiguousarray(user_vectors, dtype=np.float32)
+        self.item_vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        if self.user_vectors.ndim != 2 or self.item_vectors.ndim != 2:
+            raise ValueError("user_vectors, item_vectors: expected 2-D arrays")
+        n_users, n_items = len(self.user_vectors), len(self.item_vectors)
+        if len(user_ids) != n_users:
+            raise ValueError(f"user_ids: has {len(user_ids)} ids for {n_users} user vectors")
+        if len(item_ids) != n_items:
+            raise ValueError(f"item_ids: has {len(item_ids)} ids for {n_items} item vectors")
+        self.item_categories = np.asarray(item_categories, dtype=object)
+        if self.item_categories.shape != (n_items,):
+            raise ValueError(
+                f"item_categories: expected shape ({n_items},), got {self.item_categories.shape}"
+            )
+        if not sp.issparse(history) or history.shape != (n_users, n_items):
+            raise ValueError(f"history: expected a scipy.sparse matrix of shape ({n_users}, {n_items})")
+        self.history = sp.csr_matrix(history)
+        self.history.sort_indices()
+        self.user_ids = user_ids
+        self.item_ids = item_ids
+        self.metric = metric
+        self._popularity = np.asarray(np.diff(self.history.tocsc().indptr), dtype=np.float64)
+
+    def categories(self) -> list[Hashable]:
+        """The item categories, in order of first appearance."""
+        return list(pd.unique(self.item_categories))
+
+    def _candidates(self, category: Hashable | Iterable[Hashable] | None) -> np.ndarray | None:
+        if category is None:
+            return None
+        wanted = [category] if isinstance(category, (str, int)) else list(category)
+        known = set(self.categories())
+        missing = [c for c in wanted if c not in known]
+        if missing:
+            raise ValueError(f"category: {missing} not among the item categories {sorted(known, key=str)}")
+        return np.flatnonzero(np.isin(self.item_categories, wanted))
+
+    def recommend(
+        self,
+        users: Iterable[Hashable],
+        n: int = 10,
+        *,
+        category: Hashable | Iterable[Hashable] | None = None,
+        exclude_seen: bool = True,
+        unknown: Literal["popular", "raise"] = "popular",
+        explain: bool = False,
+        explain_k: int = 3,
+    ) -> pd.DataFrame:
+        """Top-``n`` items for each user.
+
+        Parameters
+        ----------
+        users : iterable of raw user ids
+        n : int, default 10
+        category : category or list of categories, optional
+            Only recommend items of these categories (the target category).
+        exclude_seen : bool, default True
+            Leave out items the user interacted with in training.
+        unknown : {"popular", "raise"}, default "popular"
+            Users the model does not know get the most popular items of the
+            category (``source`` column ``"popular"``), or raise.
+        explain : bool, default False
+            Add ``because``: for each recommended item, the ``explain_k``
+            items of the user's history *outside* the recommended category
+            (their source-category purchases) nearest to it in embedding
+            space, by cosine similarity: the reason transfer suggests it.
+        explain_k : int, default 3
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``user``, ``rank`` (1 = best), ``item`` (raw ids),
+            ``score`` (float32), ``source`` (``"model"`` or ``"popular"``),
+            and with ``explain`` also ``because`` (list of raw item ids) and
+            ``because_score`` (list of float). Fewer than ``n`` rows for a
+            user only when fewer items are eligible.
+
+        Raises
+        ------
+        ValueError
+            Unknown users with ``unknown="raise"``, unknown categories, or
+            bad ``n`` (as :func:`xcat.topn`).
+        """
+        users = list(users)
+        if unknown not in ("popular", "raise"):
+            raise ValueError(f"unknown: expected 'popular' or 'raise', got {unknown!r}")
+        rows = self.user_ids.encode(users, unknown="raise" if unknown == "raise" else "mark")
+        candidates = self._candidates(category)
+        known = rows >= 0
+        frames = []
+        if known.any():
+            known_rows = rows[known]
+            exclude = self.history[known_rows] if exclude_seen else None
+            top = topn(
+                self.user_vectors[known_rows],
+                self.item_vectors,
+                n,
+                metric=self.metric,
+                exclude=exclude,
+                candidates=candidates,
+            )
+            frames.append(self._frame(np.asarray(users, dtype=object)[known], known_rows, top, "model"))
+        if (~known).any():
+            order = np.lexsort((np.arange(len(self._popularity)), -self._popularity))
+            if candidates is not None:
+                order = order[np.isin(order, candidates)]
+            best = order[:n]
+            n_unknown = int((~known).sum())
+            idx = np.tile(best, (n_unknown, 1))
+            scores = np.tile(self._popularity[best].astype(np.float32), (n_unknown, 1))
+            unknown_users = np.asarray(users, dtype=object)[~known]
+            frames.append(
+                self._frame(unknown_users, np.full(n_unknown, -1), (idx, scores), "popular")
+            )
+        out = pd.concat(frames, ignore_index=True) if frames else self._frame([], [], None, "")
+        # Back to the caller's user order.
+        position = {u: i for i, u in enumerate(dict.fromkeys(users))}
+        out = out.sort_values(["user", "rank"], key=lambda c: c.map(position) if c.name == "user" else c)
+        out = out.reset_index(drop=True)
+        if explain:
+            out = self._explain(out, category, explain_k)
+        return out
+
+    def _frame(self, users, rows, top, source: str) -> pd.DataFrame:
+        if top is None:
+            return pd.DataFrame(columns=["user", "rank", "item", "score", "source"])
+        indices, scores = top
+        keep = indices >= 0
+        n = indices.shape[1]
+        return pd.DataFrame(
+            {
+                "user": np.repeat(np.asarray(users, dtype=object), n)[keep.ravel()],
+                "user_row": np.repeat(np.asarray(rows), n)[keep.ravel()],
+                "rank": np.tile(np.arange(1, n + 1), len(users))[keep.ravel()],
+                "item": self.item_ids.decode(indices[keep]),
+                "item_row": indices[keep],
+                "score": scores[keep],
+                "source": source,
+            }
+        )
+
+    def _explain(self, out: pd.DataFrame, category: Any, k: int) -> pd.DataFrame:
+        because: list[list[Hashable]] = [[] for _ in range(len(out))]
+        because_score: list[list[float]] = [[] for _ in range(len(out))]
+        target = set(
+            self.categories()
+            if category is None
+            else ([category] if isinstance(category, (str, int)) else category)
+        )
+        for user_row, positions in out.groupby("user_row").indices.items():
+            if user_row < 0:
+                continue  # popularity fallback: nothing of the user's to point at
+            start, end = self.history.indptr[user_row], self.history.indptr[user_row + 1]
+            hist = self.history.indices[start:end]
+            hist = hist[~np.isin(self.item_categories[hist], list(target))]
+            if len(hist) == 0:
+                continue
+            rec_rows = out["item_row"].to_numpy()[positions]
+            sims = cosine_similarity(self.item_vectors[rec_rows], self.item_vectors[hist])
+            # Top-k of each row of `sims`, ties to the lower history position:
+            # the rows are the queries and the identity picks out their entries.
+            best = topn(sims, np.eye(len(hist), dtype=np.float32), min(k, len(hist)), metric="dot")
+            for pos, idx, sc in zip(positions, best.indices, best.scores):
+                because[pos] = list(self.item_ids.decode(hist[idx]))
+                because_score[pos] = [float(x) for x in sc]
+        out = out.copy()
+        out["because"] = because
+        out["because_score"] = because_score
+        return out

@@ -1,0 +1,67 @@
+"""Recommender: category filter, seen-item exclusion, fallback and explanations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from xcat.data.interactions import IdMap, UnknownIdWarning
+from xcat.recommend import Recommender
+
+# Items 0-2 are "beauty" (source), 3-5 "toys" (target); 2-D embeddings.
+ITEMS = np.array(
+    [[1, 0], [0, 1], [1, 1], [1, 0.1], [0.1, 1], [-1, -1]], dtype=np.float32
+)
+CATS = ["beauty"] * 3 + ["toys"] * 3
+
+
+@pytest.fixture()
+def rec():
+    users = np.array([[1, 0.05], [0, 1], [1, 1]], dtype=np.float32)
+    # alice bought item 0 (beauty) and 3 (toys); bob bought item 1; carol nothing.
+    history = sp.csr_matrix(([1, 1, 1], ([0, 0, 1], [0, 3, 1])), shape=(3, 6))
+    return Recommender(
+        users,
+        ITEMS,
+        user_ids=IdMap(["alice", "bob", "carol"], name="user"),
+        item_ids=IdMap([f"i{k}" for k in range(6)], name="item"),
+        item_categories=CATS,
+        history=history,
+    )
+
+
+def test_category_and_seen_items(rec):
+    out = rec.recommend(["alice", "bob"], n=2, category="toys")
+    alice = out[out.user == "alice"]
+    # alice's vector is near (1, 0): toys by cosine are i3 (seen, excluded), i4, i5
+    assert alice["item"].tolist() == ["i4", "i5"]
+    assert alice["rank"].tolist() == [1, 2]
+    assert (out["source"] == "model").all()
+    bob = out[out.user == "bob"]
+    assert bob["item"].tolist() == ["i4", "i3"]
+    with_seen = rec.recommend(["alice"], n=1, category="toys", exclude_seen=False)
+    assert with_seen["item"].tolist() == ["i3"]
+
+
+def test_unknown_users_get_popular_items_or_an_error(rec):
+    with pytest.warns(UnknownIdWarning, match="1 of 2 user ids are not in the map"):
+        out = rec.recommend(["zoe", "alice"], n=2, category="toys")
+    assert out["user"].tolist()[:2] == ["zoe", "zoe"]  # caller's order kept
+    zoe = out[out.user == "zoe"]
+    assert zoe["item"].tolist() == ["i3", "i4"]  # i3 bought once, then lower index
+    assert (zoe["source"] == "popular").all()
+    with pytest.raises(ValueError, match="1 of 1 user ids are not in the map"):
+        rec.recommend(["zoe"], unknown="raise")
+    with pytest.raises(ValueError, match="category:"):
+        rec.recommend(["alice"], category="garden")
+
+
+def test_explanations_point_to_nearest_source_items(rec):
+    out = rec.recommend(["alice", "carol"], n=2, category="toys", explain=True, explain_k=1)
+    alice = out[out.user == "alice"]
+    # alice's only beauty item is i0; it explains everything she gets
+    assert alice["because"].tolist() == [["i0"], ["i0"]]
+    cos = float(ITEMS[4] @ ITEMS[0] / np.linalg.norm(ITEMS[4]) / np.linalg.norm(ITEMS[0]))
+    assert alice["because_score"].iloc[0] == [pytest.approx(cos, rel=1e-6)]
+    assert out[out.user == "carol"]["because"].tolist() == [[], []]
