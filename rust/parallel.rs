@@ -14,6 +14,14 @@ use crate::error::{Result, XcatError};
 /// Environment variable that sets the default thread count.
 pub const THREADS_ENV: &str = "XCAT_NUM_THREADS";
 
+/// Most pools kept alive at once; callers alternating between more thread
+/// counts than this rebuild pools instead of accumulating idle threads.
+const MAX_POOLS: usize = 4;
+
+/// Largest thread count accepted: far beyond any useful oversubscription,
+/// low enough that a typo cannot spawn thousands of OS threads.
+pub const MAX_THREADS: usize = 1024;
+
 struct Pools {
     pid: u32,
     by_threads: HashMap<usize, Arc<ThreadPool>>,
@@ -50,8 +58,14 @@ pub fn default_threads() -> usize {
 pub fn pool(threads: Option<usize>) -> Result<Arc<ThreadPool>> {
     let threads = match threads {
         Some(0) => return Err(XcatError::invalid("num_threads", "must be at least 1")),
+        Some(t) if t > MAX_THREADS => {
+            return Err(XcatError::invalid(
+                "num_threads",
+                format!("{t} is more than the {MAX_THREADS} supported"),
+            ))
+        }
         Some(t) => t,
-        None => default_threads(),
+        None => default_threads().min(MAX_THREADS),
     };
     // A poisoned lock only means another thread panicked while holding it;
     // the map itself is still consistent.
@@ -75,6 +89,13 @@ pub fn pool(threads: Option<usize>) -> Result<Arc<ThreadPool>> {
             .build()
             .map_err(|e| XcatError::ThreadPool(e.to_string()))?,
     );
+    if pools.by_threads.len() >= MAX_POOLS {
+        // Dropping our handle lets that pool's workers exit once idle; a call
+        // still running on it holds its own `Arc`.
+        if let Some(&victim) = pools.by_threads.keys().next() {
+            pools.by_threads.remove(&victim);
+        }
+    }
     pools.by_threads.insert(threads, Arc::clone(&p));
     Ok(p)
 }

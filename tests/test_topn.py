@@ -316,6 +316,7 @@ GOOD_I = np.ones((4, 3), dtype=np.float32)
         (dict(candidates=[0.5]), "candidates: expected a 1-D integer array"),
         (dict(candidates=[[0]]), "candidates: expected a 1-D integer array"),
         (dict(num_threads=0), "num_threads: expected a positive integer"),
+        (dict(num_threads=5000), "num_threads: 5000 is more than the 1024 supported"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(kwargs, match):

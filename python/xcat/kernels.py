@@ -153,8 +153,9 @@ def topn(
         The only item rows that may be returned (for example, the target
         category). Returned indices still refer to rows of ``items``.
     num_threads : int, optional
-        Worker threads; default ``XCAT_NUM_THREADS`` or all CPUs. Results are
-        identical for every thread count.
+        Worker threads, 1 to 1024; default ``XCAT_NUM_THREADS`` or all CPUs.
+        Results are identical for every thread count. Pools are kept for the
+        last few thread counts used.
 
     Returns
     -------
@@ -173,7 +174,7 @@ def topn(
         beyond the float32 range; ``n`` negative or not an integer; unknown
         ``metric``; ``exclude`` of the wrong shape or with out-of-range
         items; ``candidates`` not 1-D integers, out of range or duplicated;
-        ``num_threads`` below 1.
+        ``num_threads`` outside 1..1024.
     KeyboardInterrupt
         If interrupted with Ctrl-C.
 
