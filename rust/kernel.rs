@@ -154,6 +154,9 @@ unsafe fn tile_generic<const MR: usize, S: Sink>(t: &Tile<'_>, sink: &mut S) {
     for j in 0..t.n_items {
         for i in 0..MR {
             let s = acc[j][i] * t.scale[j];
+            if !s.is_finite() {
+                sink.overflow();
+            }
             if s > *sink.threshold_ptr(t.lane0 + i) {
                 sink.hit(t.lane0 + i, t.ids[j], s);
             }
@@ -198,6 +201,7 @@ mod avx512 {
             for v in 0..MV {
                 let lane = t.lane0 + 16 * v;
                 let s = _mm512_mul_ps(acc[j][v], scale);
+                check_finite(s, sink);
                 let thr = _mm512_loadu_ps(sink.threshold_ptr(lane));
                 let mask: u16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(s, thr);
                 if mask != 0 {
@@ -247,6 +251,7 @@ mod avx512 {
         };
         for u in 0..MU {
             let s = _mm512_mul_ps(acc[u], scale);
+            check_finite(s, sink);
             let thr = _mm512_set1_ps(*sink.threshold_ptr(t.lane0 + u));
             let mask: u16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(s, thr) & valid;
             if mask != 0 {
@@ -254,6 +259,18 @@ mod avx512 {
                 _mm512_storeu_ps(buf.as_mut_ptr(), s);
                 for_each_bit(mask, |j| sink.hit(t.lane0 + u, t.ids[j], buf[j]));
             }
+        }
+    }
+
+    /// Tell the sink if any lane of `s` is NaN or infinite. Padding lanes
+    /// hold zeros, so all 16 can be checked.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn check_finite<S: Sink>(s: __m512, sink: &mut S) {
+        let finite: u16 =
+            _mm512_cmp_ps_mask::<_CMP_LE_OQ>(_mm512_abs_ps(s), _mm512_set1_ps(f32::MAX));
+        if finite != u16::MAX {
+            sink.overflow();
         }
     }
 
@@ -376,17 +393,35 @@ fn sum_squares(row: &[f32]) -> f64 {
     s + ((pairs[0] + pairs[2]) + (pairs[1] + pairs[3]))
 }
 
-/// `1/|row|` (0 for a zero row), or `None` if the row is not finite.
+/// Why a row cannot be scored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RowIssue {
+    /// A NaN or infinity.
+    NonFinite,
+    /// A non-zero norm outside [`MIN_NORM`, `MAX_NORM`] (cosine only).
+    Norm(f64),
+}
+
+/// Smallest non-zero norm cosine accepts: below it `1/|x|` leaves float32.
+pub const MIN_NORM: f64 = 1e-30;
+/// Largest norm cosine accepts: above it a dot product may overflow float32.
+pub const MAX_NORM: f64 = 1e30;
+
+/// `1/|row|` (0 for a zero row).
 #[inline(always)]
-fn inverse_norm_generic(row: &[f32]) -> Option<f32> {
+fn inverse_norm_generic(row: &[f32]) -> Result<f32, RowIssue> {
     let s = sum_squares(row);
     if !s.is_finite() {
-        None
-    } else if s == 0.0 {
-        Some(0.0)
-    } else {
-        Some((1.0 / s.sqrt()) as f32)
+        return Err(RowIssue::NonFinite);
     }
+    if s == 0.0 {
+        return Ok(0.0);
+    }
+    let norm = s.sqrt();
+    if !(MIN_NORM..=MAX_NORM).contains(&norm) {
+        return Err(RowIssue::Norm(norm));
+    }
+    Ok((1.0 / norm) as f32)
 }
 
 /// Whether every value is finite (`x * 0` is NaN exactly for NaN and inf).
@@ -405,13 +440,13 @@ fn is_finite_generic(row: &[f32]) -> bool {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn inverse_norm_avx512(row: &[f32]) -> Option<f32> {
+unsafe fn inverse_norm_avx512(row: &[f32]) -> Result<f32, RowIssue> {
     inverse_norm_generic(row)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn inverse_norm_avx2(row: &[f32]) -> Option<f32> {
+unsafe fn inverse_norm_avx2(row: &[f32]) -> Result<f32, RowIssue> {
     inverse_norm_generic(row)
 }
 
@@ -430,15 +465,17 @@ unsafe fn row_scales_generic(
     rows: &[*const f32],
     d: usize,
     out: &mut [f32],
-) -> Result<(), usize> {
+) -> Result<(), (usize, RowIssue)> {
     for (j, (&p, o)) in rows.iter().zip(out.iter_mut()).enumerate() {
         let row = std::slice::from_raw_parts(p, d);
-        let s = if cosine {
+        *o = if cosine {
             inverse_norm_generic(row)
+        } else if is_finite_generic(row) {
+            Ok(1.0)
         } else {
-            is_finite_generic(row).then_some(1.0)
-        };
-        *o = s.ok_or(j)?;
+            Err(RowIssue::NonFinite)
+        }
+        .map_err(|issue| (j, issue))?;
     }
     Ok(())
 }
@@ -450,7 +487,7 @@ unsafe fn row_scales_avx512(
     rows: &[*const f32],
     d: usize,
     out: &mut [f32],
-) -> Result<(), usize> {
+) -> Result<(), (usize, RowIssue)> {
     row_scales_generic(cosine, rows, d, out)
 }
 
@@ -461,7 +498,7 @@ unsafe fn row_scales_avx2(
     rows: &[*const f32],
     d: usize,
     out: &mut [f32],
-) -> Result<(), usize> {
+) -> Result<(), (usize, RowIssue)> {
     row_scales_generic(cosine, rows, d, out)
 }
 
@@ -469,7 +506,7 @@ unsafe fn row_scales_avx2(
 /// finiteness check (dot), written to `out[..rows.len()]`.
 ///
 /// # Errors
-/// The position in `rows` of the first row with a NaN or infinity.
+/// The position in `rows` of the first row that cannot be scored, and why.
 ///
 /// # Safety
 /// `isa` must be supported; every pointer must be valid for `d` reads;
@@ -481,7 +518,7 @@ pub unsafe fn row_scales(
     rows: &[*const f32],
     d: usize,
     out: &mut [f32],
-) -> Result<(), usize> {
+) -> Result<(), (usize, RowIssue)> {
     debug_assert!(out.len() >= rows.len());
     match isa {
         #[cfg(target_arch = "x86_64")]
@@ -492,10 +529,13 @@ pub unsafe fn row_scales(
     }
 }
 
-/// `1/|row|` in f32 from an f64 sum (0 for a zero row), `None` if not finite.
-/// The same value on every instruction set.
+/// `1/|row|` in f32 from an f64 sum (0 for a zero row); the same value on
+/// every instruction set.
+///
+/// # Errors
+/// A NaN or infinity, or a non-zero norm outside [`MIN_NORM`, `MAX_NORM`].
 #[inline]
-pub fn inverse_norm(isa: Isa, row: &[f32]) -> Option<f32> {
+pub fn inverse_norm(isa: Isa, row: &[f32]) -> Result<f32, RowIssue> {
     match isa {
         // SAFETY: callers only pass an `isa` that `supported()` accepted.
         #[cfg(target_arch = "x86_64")]

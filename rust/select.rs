@@ -42,6 +42,8 @@ pub trait Sink {
     fn threshold_ptr(&self, lane: usize) -> *const f32;
     /// Offer `score` of `item` to the user in `lane` (group-local).
     fn hit(&mut self, lane: usize, item: u32, score: f32);
+    /// Note that some score was not finite (overflowed float32).
+    fn overflow(&mut self);
 }
 
 /// Sorted per-user lists of items that must not be returned.
@@ -71,6 +73,8 @@ pub struct TopStates<'a> {
     /// One per lane, padded to whole panels with +inf so padding lanes never hit.
     thresholds: Vec<f32>,
     exclude: Option<&'a Excluded>,
+    /// Whether any score offered was NaN or infinite.
+    pub overflowed: bool,
 }
 
 impl<'a> TopStates<'a> {
@@ -109,6 +113,7 @@ impl<'a> TopStates<'a> {
             lens: vec![0; users],
             thresholds,
             exclude,
+            overflowed: false,
         }
     }
 
@@ -123,6 +128,7 @@ impl<'a> TopStates<'a> {
     /// Merge `other` (same users, later or earlier items) into `self`.
     pub fn merge(mut self, other: TopStates<'a>) -> TopStates<'a> {
         debug_assert_eq!((self.user0, self.users), (other.user0, other.users));
+        self.overflowed |= other.overflowed;
         let mut both: Vec<Entry> = Vec::with_capacity(self.cap + other.cap);
         for u in 0..self.users {
             both.clear();
@@ -191,6 +197,11 @@ impl Sink for TopStates<'_> {
         };
         self.lens[lane] += 1;
     }
+
+    #[cold]
+    fn overflow(&mut self) {
+        self.overflowed = true;
+    }
 }
 
 /// A sink that keeps every score: the dense similarity matrix rows
@@ -200,6 +211,8 @@ pub struct DenseSink<'a> {
     pub cols: usize,
     pub users: usize,
     pub thresholds: Vec<f32>,
+    /// Whether any score was NaN or infinite.
+    pub overflowed: bool,
 }
 
 impl<'a> DenseSink<'a> {
@@ -211,6 +224,7 @@ impl<'a> DenseSink<'a> {
             cols,
             users,
             thresholds,
+            overflowed: false,
         }
     }
 }
@@ -224,6 +238,11 @@ impl Sink for DenseSink<'_> {
     #[inline]
     fn hit(&mut self, lane: usize, item: u32, score: f32) {
         self.out[lane * self.cols + item as usize] = score + 0.0;
+    }
+
+    #[cold]
+    fn overflow(&mut self) {
+        self.overflowed = true;
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::error::{Result, XcatError};
-use crate::kernel::{self, Isa, Micro, Tile, MAX_WIDTH, NR};
+use crate::kernel::{self, Isa, Micro, RowIssue, Tile, MAX_WIDTH, NR};
 use crate::parallel;
 use crate::select::{DenseSink, Excluded, Sink, TopStates};
 
@@ -124,9 +124,10 @@ impl PackedUsers {
             let row = users.row(u);
             let scale = match metric {
                 Metric::Cosine => kernel::inverse_norm(isa, row),
-                Metric::Dot => kernel::is_finite(isa, row).then_some(1.0),
+                Metric::Dot if kernel::is_finite(isa, row) => Ok(1.0),
+                Metric::Dot => Err(RowIssue::NonFinite),
             }
-            .ok_or(XcatError::NonFinite { arg, row: u })?;
+            .map_err(|issue| row_error(arg, u, issue))?;
             let (p, i) = (u / mr, u % mr);
             let panel = &mut data[p * d * mr..(p + 1) * d * mr];
             for (k, &x) in row.iter().enumerate() {
@@ -169,6 +170,14 @@ impl ItemSet<'_> {
     }
 }
 
+/// The error for row `row` of argument `arg`.
+fn row_error(arg: &'static str, row: usize, issue: RowIssue) -> XcatError {
+    match issue {
+        RowIssue::NonFinite => XcatError::NonFinite { arg, row },
+        RowIssue::Norm(norm) => XcatError::NormOutOfRange { arg, row, norm },
+    }
+}
+
 /// How many rows ahead of the block preparation to prefetch.
 const PREFETCH_ROWS: usize = 16;
 
@@ -198,12 +207,8 @@ impl Plan<'_> {
         let cosine = self.metric == Metric::Cosine;
         // SAFETY: `isa` was checked by `resolve_isa`; every pointer is a row
         // of `items`, `items.cols` long; `out` is as long as `rows`.
-        unsafe { kernel::row_scales(self.isa, cosine, rows, self.items.cols, out) }.map_err(|j| {
-            XcatError::NonFinite {
-                arg: self.items_arg,
-                row: ids[j] as usize,
-            }
-        })
+        unsafe { kernel::row_scales(self.isa, cosine, rows, self.items.cols, out) }
+            .map_err(|(j, issue)| row_error(self.items_arg, ids[j] as usize, issue))
     }
 
     /// Scales of every eligible item, computed once in parallel: worth it
@@ -564,6 +569,9 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
             .collect()
     });
     let states = states?;
+    if states.iter().any(|s| s.overflowed) {
+        return Err(XcatError::ScoreOverflow);
+    }
 
     // Each group owns a contiguous band of output rows.
     let mut idx_rest: &mut [i64] = &mut out.indices;
@@ -625,7 +633,11 @@ pub fn similarity(
             .try_for_each(|(p, rows)| {
                 let users_here = rows.len() / b.rows;
                 let mut sink = DenseSink::new(rows, b.rows, users_here, mr);
-                plan.scan(p..p + 1, 0..b.rows, &mut sink)
+                plan.scan(p..p + 1, 0..b.rows, &mut sink)?;
+                if sink.overflowed {
+                    return Err(XcatError::ScoreOverflow);
+                }
+                Ok(())
             })
     });
     result?;
@@ -1049,6 +1061,63 @@ mod tests {
                         row: 137
                     }
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_norms_and_overflowing_scores_are_errors_not_wrong_results() {
+        let one = Matrix::new("users", &[1.0, 0.0], 1, 2).unwrap();
+        for (value, row) in [(1e-39f32, 0usize), (3e38, 0)] {
+            let items = [value, 0.0, 0.0, 1.0];
+            let err = topn(
+                one,
+                Matrix::new("items", &items, 2, 2).unwrap(),
+                2,
+                &Options::default(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, XcatError::NormOutOfRange { arg: "items", row: r, .. } if r == row),
+                "{err}"
+            );
+        }
+        let tiny_user = Matrix::new("users", &[0.0, 1e-35], 1, 2).unwrap();
+        let err = topn(
+            tiny_user,
+            Matrix::new("items", &[1.0, 1.0], 1, 2).unwrap(),
+            1,
+            &Options::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                XcatError::NormOutOfRange {
+                    arg: "users",
+                    row: 0,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // Dot products beyond float32: an error on every path, never a dropped item.
+        let big = [3e38f32, 3e38];
+        for users in [1usize, 40] {
+            let u = vec![2.0f32; users * 2];
+            for isa in isas() {
+                let err = topn(
+                    Matrix::new("users", &u, users, 2).unwrap(),
+                    Matrix::new("items", &big, 1, 2).unwrap(),
+                    1,
+                    &Options {
+                        metric: Metric::Dot,
+                        isa: Some(isa),
+                        ..Default::default()
+                    },
+                )
+                .unwrap_err();
+                assert_eq!(err, XcatError::ScoreOverflow, "{isa:?}");
             }
         }
     }

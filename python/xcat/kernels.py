@@ -17,6 +17,7 @@ from xcat import _xcat
 __all__ = ["TopN", "cosine_similarity", "default_threads", "topn"]
 
 _METRICS = ("cosine", "dot")
+_MAX_THREADS = 1024  # as rust/parallel.rs
 
 
 class TopN(NamedTuple):
@@ -107,6 +108,8 @@ def _check_threads(num_threads: Any) -> int | None:
         or num_threads < 1
     ):
         raise ValueError(f"num_threads: expected a positive integer or None, got {num_threads!r}")
+    if num_threads > _MAX_THREADS:
+        raise ValueError(f"num_threads: {num_threads} is more than the {_MAX_THREADS} supported")
     return int(num_threads)
 
 
@@ -142,8 +145,10 @@ def topn(
         eligible, rows are padded with index ``-1`` and score ``-inf``.
     metric : {"cosine", "dot"}, default "cosine"
         ``"cosine"`` scores ``u.v / (|u| |v|)``; a zero-norm row scores 0.0
-        against everything (the scikit-learn convention). ``"dot"`` scores
-        the raw inner product ``u.v``.
+        against everything (the scikit-learn convention); other norms must
+        lie in ``[1e-30, 1e30]`` so float32 can represent ``1/|x|``.
+        ``"dot"`` scores the raw inner product ``u.v``; scores beyond the
+        float32 range raise rather than rank.
     exclude : scipy.sparse matrix of shape (U, I) or (indptr, indices), optional
         Items each user must not get (for example, already bought), in CSR
         form: user ``u`` excludes ``indices[indptr[u]:indptr[u + 1]]``.
@@ -170,7 +175,8 @@ def topn(
         If the ``(U, n)`` result itself cannot be allocated.
     ValueError
         Naming the argument: non-floating or non-finite (NaN, inf) ``users``
-        or ``items``, wrong number of dimensions, mismatched ``d``, values
+        or ``items``, cosine rows with a norm outside ``[1e-30, 1e30]``, dot
+        scores that overflow float32, wrong number of dimensions, mismatched ``d``, values
         beyond the float32 range; ``n`` negative or not an integer; unknown
         ``metric``; ``exclude`` of the wrong shape or with out-of-range
         items; ``candidates`` not 1-D integers, out of range or duplicated;
