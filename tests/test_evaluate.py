@@ -140,3 +140,24 @@ def test_popularity_ranks_by_count_then_index_and_excludes_seen():
     np.testing.assert_array_equal(got.scores, [[9, 5, 2], [9, 9, 5]])
     only = popularity_topn(counts, 1, 5, candidates=[3, 4])
     np.testing.assert_array_equal(only.indices, [[4, 3, -1, -1, -1]])
+
+
+def test_report_files_and_gains(tmp_path):
+    import json
+
+    from xcat.evaluate.report import comparison_table, write_report
+
+    rec = np.array([[0, 1], [1, 0]])
+    rel = csr([[0], [0]], 3)
+    scratch = evaluate_groups(rec, rel, {"all": [0, 1], "cold": [1]}, ks=(1,))
+    better = evaluate_groups(np.array([[0, 1], [0, 1]]), rel, {"all": [0, 1], "cold": [1]}, ks=(1,))
+    results = {"scratch": scratch, "full": better}
+    table = comparison_table(results, ["HR@1"])
+    row = table[(table.method == "full") & (table.group == "all")].iloc[0]
+    assert row["HR@1"] == 1.0 and row["gain % HR@1"] == pytest.approx(100.0)
+    # scratch has HR 0 for the cold group: no gain can be stated
+    assert np.isnan(table[(table.method == "full") & (table.group == "cold")]["gain % HR@1"]).all()
+    paths = write_report(tmp_path / "run", results, title="t", config={"seed": 1}, metrics=["HR@1"])
+    assert json.loads(paths["metrics"].read_text())["full"]["all"]["metrics"]["HR@1"] == 1.0
+    assert "| full | all | 2 | 1.0000 | +100.0 |" in paths["report"].read_text()
+    assert paths["plot"].read_bytes()[:4] == b"\x89PNG"

@@ -12,12 +12,16 @@ from xcat.evaluate.metrics import (
     ranking_metrics,
 )
 from xcat.evaluate.popularity import popularity_topn
+from xcat.evaluate.report import comparison_table, results_to_json, write_report
 
 __all__ = [
     "METRIC_NAMES",
     "RankingMetrics",
+    "comparison_table",
     "evaluate_groups",
     "hit_matrix",
     "popularity_topn",
     "ranking_metrics",
+    "results_to_json",
+    "write_report",
 ]

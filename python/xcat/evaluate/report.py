@@ -1,0 +1,180 @@
+"""Comparison tables and run reports: strategies x user groups, gain over ``scratch``.
+
+Writes what every ``xcat`` run leaves in its run directory: ``metrics.json``
+(all metrics, per strategy and user group, with user counts), ``report.md``
+(the comparison table) and ``metrics.png`` (a bar chart by strategy and
+group).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xcat.evaluate.metrics import RankingMetrics
+
+__all__ = ["comparison_table", "results_to_json", "write_report"]
+
+Results = Mapping[str, Mapping[str, RankingMetrics]]
+
+
+def comparison_table(
+    results: Results,
+    metrics: Sequence[str] = ("HR@10", "NDCG@10", "Recall@10"),
+    *,
+    baseline: str | None = "scratch",
+) -> pd.DataFrame:
+    """One row per (method, user group), one column per metric.
+
+    Parameters
+    ----------
+    results : mapping of method to mapping of group to RankingMetrics
+        E.g. ``{"popularity": {...}, "scratch": {...}, "full": {...}}``.
+    metrics : sequence of str
+        Metric names as in :class:`~xcat.evaluate.RankingMetrics`.
+    baseline : str or None, default "scratch"
+        Method whose value each other method's gain is relative to: a column
+        ``gain % <metric>`` = ``100 * (value / baseline - 1)`` per group
+        (empty where the baseline is 0 or absent).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``method``, ``group``, ``users`` and the metrics (plus gains).
+
+    Raises
+    ------
+    ValueError
+        If a metric is missing from some result.
+    """
+    rows = []
+    for method, groups in results.items():
+        for group, res in groups.items():
+            missing = [m for m in metrics if m not in res.values]
+            if missing:
+                raise ValueError(f"metrics: {missing} not computed for {method}/{group}")
+            rows.append(
+                {"method": method, "group": group, "users": res.n_users}
+                | {m: res.values[m] for m in metrics}
+            )
+    table = pd.DataFrame(rows)
+    if baseline is not None and baseline in results and len(table):
+        for m in metrics:
+            base = table[table["method"] == baseline].set_index("group")[m]
+            ref = table["group"].map(base)
+            gain = 100.0 * (table[m] / ref - 1.0)
+            table[f"gain % {m}"] = gain.where((ref > 0) & (table["method"] != baseline))
+    return table
+
+
+def results_to_json(results: Results) -> dict[str, Any]:
+    """Plain-JSON form of ``results``: values and user counts per method and group."""
+    return {
+        method: {
+            group: {"users": r.n_users, "skipped": r.n_skipped, "metrics": r.values}
+            for group, r in groups.items()
+        }
+        for method, groups in results.items()
+    }
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return "" if pd.isna(v) else (f"{v:+.1f}" if abs(v) >= 1 or v == 0 else f"{v:.4f}")
+        return str(v)
+
+    header = "| " + " | ".join(table.columns) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    lines = [header, rule]
+    for row in table.itertuples(index=False):
+        cells = []
+        for col, v in zip(table.columns, row):
+            if col.startswith("gain"):
+                cells.append("" if pd.isna(v) else f"{v:+.1f}")
+            elif isinstance(v, float):
+                cells.append(f"{v:.4f}")
+            else:
+                cells.append(fmt(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(
+    out_dir: str | Path,
+    results: Results,
+    *,
+    title: str,
+    config: Mapping[str, Any],
+    metrics: Sequence[str] = ("HR@10", "NDCG@10", "Recall@10"),
+    notes: Sequence[str] = (),
+) -> dict[str, Path]:
+    """Write ``config.json``, ``metrics.json``, ``report.md`` and ``metrics.png``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Run directory (created if needed).
+    results : mapping of method to mapping of group to RankingMetrics
+    title : str
+        Heading of the report.
+    config : mapping
+        The resolved configuration of the run (JSON-serialisable).
+    metrics : sequence of str
+        Metrics in the table and the plot.
+    notes : sequence of str
+        Extra lines for the report (command line, wall time, data...).
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The files written, by kind.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "config": out / "config.json",
+        "metrics": out / "metrics.json",
+        "report": out / "report.md",
+        "plot": out / "metrics.png",
+    }
+    paths["config"].write_text(json.dumps(config, indent=2, default=str) + "\n")
+    paths["metrics"].write_text(json.dumps(results_to_json(results), indent=2) + "\n")
+    table = comparison_table(results, metrics)
+    body = [f"# {title}", "", *notes, "", _markdown(table), ""]
+    body.append(
+        "Full ranking over the target catalogue, each user's training items excluded. "
+        "`gain %` is relative to `scratch` (no transfer) in the same user group."
+    )
+    paths["report"].write_text("\n".join(body) + "\n")
+    _plot(table, metrics, paths["plot"], title)
+    return paths
+
+
+def _plot(table: pd.DataFrame, metrics: Sequence[str], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display needed
+    import matplotlib.pyplot as plt
+
+    groups = list(dict.fromkeys(table["group"]))
+    methods = list(dict.fromkeys(table["method"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
+    width = 0.8 / max(len(methods), 1)
+    for ax, metric in zip(axes[0], metrics):
+        for i, method in enumerate(methods):
+            sub = table[table["method"] == method].set_index("group").reindex(groups)
+            xs = [g + (i - (len(methods) - 1) / 2) * width for g in range(len(groups))]
+            ax.bar(xs, sub[metric].fillna(0.0), width, label=method)
+        ax.set_xticks(range(len(groups)), groups)
+        ax.set_title(metric)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=8, loc="upper right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
