@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from xcat.data.synthetic import SyntheticConfig, make_cross_category
 
 SMALL = dict(n_users=600, n_source_items=300, n_target_items=150, seed=3)

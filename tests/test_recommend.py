@@ -40,6 +40,7 @@ def test_category_and_seen_items(rec):
     assert (out["source"] == "model").all()
     bob = out[out.user == "bob"]
     assert bob["item"].tolist() == ["i4", "i3"]
+    assert rec.recommend("alice", n=2, category="toys")["item"].tolist() == ["i4", "i5"]
     with_seen = rec.recommend(["alice"], n=1, category="toys", exclude_seen=False)
     assert with_seen["item"].tolist() == ["i3"]
 

@@ -72,7 +72,14 @@ def _load_path(path: Path, fmt: str, opts: dict):  # noqa: ANN202 - returns list
     cat_col = opts["category"]
     if cat_col is not None and not header and str(cat_col).isdigit():
         cat_col = int(cat_col)
-    cat_value = None if cat_col is not None else (opts["category_value"] or _stem(path))
+    cat_value = None
+    if cat_col is None:
+        if opts["category_value"] is not None:
+            cat_value = opts["category_value"]
+        elif header and "category" in readers._table_columns(path, table_fmt, opts["sep"]):
+            cat_col = "category"  # as read_table does by default
+        else:
+            cat_value = _stem(path)
     inter = readers.read_table(
         path,
         format=table_fmt,
@@ -111,7 +118,8 @@ def _stem(path: Path) -> str:
 @click.option(
     "--category",
     default=None,
-    help="Category column; without it each file is one category named after the file.",
+    help="Category column [default: a column named 'category' if the file has one; "
+    "otherwise each file is one category named after the file, or --category-value].",
 )
 @click.option("--category-value", default=None, help="Category of every row of a file.")
 @click.option("--rating", default=None, help="Rating column.")
@@ -185,6 +193,7 @@ def stats(
         cross_domain_stats,
         domain_stats,
         format_table,
+        largest_categories,
         split_stats,
         user_overlap,
     )
@@ -215,7 +224,8 @@ def stats(
         )
         per = domain_stats(inter)
         if len(per) > max_categories + 1:
-            top = per.drop(index="(all)").nlargest(max_categories, "interactions")
+            # the same categories, in the same order, as the user-overlap table
+            top = per.loc[largest_categories(inter, max_categories)]
             per = pd.concat([top, per.loc[["(all)"]]])
             section(
                 f"per domain (largest {max_categories} of {len(inter.categories):,})",

@@ -49,6 +49,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (RATING, EVENT, TIMESTAMP, SPLIT)
 ID_COLUMNS: tuple[str, ...] = (USER, ITEM, CATEGORY)
 
 _FORMAT_VERSION = 1
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 class UnknownIdWarning(UserWarning):
@@ -63,7 +64,10 @@ def _fmt(n: int) -> str:
 
 
 def _examples(values: Iterable[Any], limit: int = 5) -> str:
-    shown = [repr(v) for _, v in zip(range(limit), values, strict=False)]
+    shown = [
+        repr(v.item() if isinstance(v, np.generic) else v)
+        for _, v in zip(range(limit), values, strict=False)
+    ]
     return ", ".join(shown)
 
 
@@ -312,6 +316,17 @@ class IdMap:
     def __contains__(self, value: Hashable) -> bool:
         return value in self._index
 
+    def _sequence(self, values: Iterable[Hashable], arg: str) -> Any:
+        """``values`` as an array-like of ids; a single str/bytes is rejected."""
+        if isinstance(values, (str, bytes)):
+            raise ValueError(
+                f"{arg} must be a sequence of ids, got the single string {values!r}; "
+                f"to look up one id pass a list: [{values!r}]"
+            )
+        if isinstance(values, (pd.Series, pd.Index, np.ndarray)):
+            return values
+        return list(values)
+
     def encode(
         self, values: Iterable[Hashable], *, unknown: Literal["mark", "raise"] = "mark"
     ) -> np.ndarray:
@@ -320,7 +335,8 @@ class IdMap:
         Parameters
         ----------
         values : array-like of shape (n,)
-            Raw ids to look up.
+            Raw ids to look up.  A single string is rejected (it is not a
+            sequence of ids); pass ``[id]`` to look up one id.
         unknown : {"mark", "raise"}, default "mark"
             ``"mark"``: ids not in the map get ``-1`` and one
             :class:`UnknownIdWarning` says how many there were.  ``"raise"``:
@@ -334,9 +350,13 @@ class IdMap:
         Raises
         ------
         ValueError
-            With ``unknown="raise"`` if any id is unknown.
+            If ``unknown`` is not "mark" or "raise" (checked before the
+            lookup), ``values`` is a single string, or with ``unknown="raise"``
+            if any id is unknown.
         """
-        arr = values if isinstance(values, (pd.Series, pd.Index, np.ndarray)) else list(values)
+        if unknown not in ("mark", "raise"):
+            raise ValueError(f"unknown must be 'mark' or 'raise', got {unknown!r}")
+        arr = self._sequence(values, "values")
         codes = self._index.get_indexer(
             pd.Index(arr, dtype=object if self._kind == "str" else None)
         )
@@ -351,8 +371,6 @@ class IdMap:
             )
             if unknown == "raise":
                 raise ValueError(msg)
-            if unknown != "mark":
-                raise ValueError(f"unknown must be 'mark' or 'raise', got {unknown!r}")
             warnings.warn(msg + "; they were encoded as -1", UnknownIdWarning, stacklevel=2)
         return codes
 
@@ -362,8 +380,14 @@ class IdMap:
         Returns
         -------
         numpy.ndarray of shape (k,), dtype object
+
+        Raises
+        ------
+        ValueError
+            If ``values`` is a single string (pass ``[id]``).
         """
-        arr = np.asarray(list(values) if not hasattr(values, "__array__") else values, dtype=object)
+        seq = self._sequence(values, "values")
+        arr = np.asarray(seq if hasattr(seq, "__array__") else list(seq), dtype=object)
         mask = self._index.get_indexer(pd.Index(arr, dtype=object)) < 0
         return pd.unique(arr[mask])
 
@@ -373,6 +397,8 @@ class IdMap:
         Parameters
         ----------
         codes : array-like of int, shape (n,)
+            Row numbers ``0..len(self)-1``.  Floats are accepted only if they
+            are whole numbers; nothing is rounded or truncated.
 
         Returns
         -------
@@ -382,16 +408,46 @@ class IdMap:
         Raises
         ------
         ValueError
-            If a code is negative or ``>= len(self)``.
+            If a code is not an integer, is negative (``-1`` marks ids that
+            :meth:`encode` did not know) or is ``>= len(self)``; the message
+            gives the count and examples.
         """
-        c = np.asarray(codes, dtype=np.int64)
-        bad = (c < 0) | (c >= len(self))
-        if bad.any():
-            raise ValueError(
-                f"{_fmt(int(bad.sum()))} {self.name} row numbers are outside 0..{len(self) - 1}, "
-                f"e.g. {_examples(c[bad])}"
+        if isinstance(codes, (str, bytes)):
+            raise ValueError(f"codes must be a sequence of integer row numbers, got {codes!r}")
+        raw = np.asarray(codes if hasattr(codes, "__array__") else list(codes))
+        if raw.dtype == bool:
+            raise ValueError("codes must be integer row numbers, got booleans")
+        if raw.size == 0:
+            c = raw.astype(np.int64)
+        elif np.issubdtype(raw.dtype, np.integer):
+            if np.issubdtype(raw.dtype, np.unsignedinteger) and raw.max() > _INT64_MAX:
+                c = None
+            else:
+                c = raw.astype(np.int64)
+        else:
+            num = pd.to_numeric(pd.Series(raw.ravel(), dtype=object), errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
             )
-        return self._index.to_numpy()[c]
+            whole = np.isfinite(num) & (num == np.round(num))
+            if not whole.all():
+                vals = raw.ravel()[~whole]
+                raise ValueError(
+                    f"{_fmt(int((~whole).sum()))} of {_fmt(raw.size)} {self.name} codes are not "
+                    f"integer row numbers (0..{len(self) - 1}), e.g. "
+                    f"{_examples(pd.unique(vals))}; codes are not rounded or truncated"
+                )
+            c = num.reshape(raw.shape)
+        n = len(self)
+        bad = (c < 0) | (c >= n) if c is not None else np.ones(raw.shape, dtype=bool)
+        if bad.any():
+            vals = (raw if c is None else c)[bad]
+            hint = "; -1 marks ids that encode() did not know" if (vals == -1).any() else ""
+            raise ValueError(
+                f"{_fmt(int(bad.sum()))} {self.name} row numbers are outside 0..{n - 1} "
+                f"({_fmt(int(bad.sum()))} of {_fmt(raw.size)} codes; the map has {_fmt(n)} ids), "
+                f"e.g. {_examples(pd.unique(np.asarray(vals).ravel()))}{hint}"
+            )
+        return self._index.to_numpy()[np.asarray(c, dtype=np.int64)]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, read back by :meth:`from_dict`."""
@@ -555,6 +611,88 @@ def parse_ratings(values: pd.Series, column: str) -> pd.Series:
     return out
 
 
+TIMESTAMP_UNITS: tuple[str, ...] = ("s", "ms", "us", "ns")
+_NUMBER = r"[-+]?\d+(?:\.\d+)?"
+
+
+def _check_timestamp_unit(unit: object) -> None:
+    if not isinstance(unit, str) or unit not in TIMESTAMP_UNITS:
+        raise ValueError(
+            f"timestamp_unit must be one of {', '.join(map(repr, TIMESTAMP_UNITS))} (the unit of "
+            f"epoch-number timestamps), got {unit!r}"
+        )
+
+
+def _check_k_core(k: object) -> tuple[int, int]:
+    """``(k_user, k_item)`` of a k-core argument, or ValueError."""
+
+    def is_int(v: object) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    if is_int(k):
+        pair: tuple[Any, ...] = (k, k)
+    elif isinstance(k, (tuple, list)) and len(k) == 2 and all(is_int(v) for v in k):
+        pair = tuple(k)
+    else:
+        raise ValueError(
+            f"k_core must be an integer or a pair of integers (k_user, k_item), got {k!r}"
+        )
+    k_user, k_item = int(pair[0]), int(pair[1])
+    if k_user < 1 or k_item < 1:
+        raise ValueError(f"k-core needs k >= 1, got k_user={k_user}, k_item={k_item}")
+    return k_user, k_item
+
+
+def check_options(
+    *,
+    id_dtype: object = None,
+    category_dtype: object = None,
+    timestamp_unit: object = "s",
+    k_core: object = None,
+    dedup: object = "keep",
+) -> None:
+    """Raise ValueError naming the argument if a loading option is invalid.
+
+    Used by :meth:`Interactions.from_frame` and the readers so that a bad
+    option fails before a file is read.
+    """
+    for arg, value in (("id_dtype", id_dtype), ("category_dtype", category_dtype)):
+        if value not in ("str", "int", None):
+            raise ValueError(f"{arg} must be 'str', 'int' or None, got {value!r}")
+    _check_timestamp_unit(timestamp_unit)
+    if k_core is not None:
+        _check_k_core(k_core)
+    if dedup not in ("keep", "first", "last", "raise"):
+        raise ValueError(f"dedup must be 'keep', 'first', 'last' or 'raise', got {dedup!r}")
+
+
+def _numbers_as_text(values: pd.Series) -> pd.Series:
+    """Numbers as decimal text (whole floats without ``.0``), for parsing with a format."""
+    if pd.api.types.is_float_dtype(values):
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(arr) & (arr == np.round(arr))
+        text = values.astype("string").to_numpy(dtype=object)
+        text[whole] = [str(int(v)) for v in arr[whole]]
+        return pd.Series(text, index=values.index, dtype="string")
+    return values.astype("string")
+
+
+def _parse_iso_utc(text: pd.Series) -> pd.Series:
+    """ISO 8601 strings (no nulls) to UTC; naive values are taken as UTC, element by element.
+
+    pandas' fast ISO 8601 path applies the offset of one aware value to the naive values
+    after it, so validity is checked with it and the values are converted with the
+    element-wise parser (``format="mixed"``), which handles naive and aware values
+    independently.
+    """
+    codes, uniques = pd.factorize(text)
+    u = pd.Index(uniques, dtype=object)
+    strict = pd.to_datetime(u, format="ISO8601", utc=True, errors="coerce")
+    each = pd.to_datetime(u, format="mixed", utc=True, errors="coerce")
+    parsed = each.where(~each.isna(), strict).where(~strict.isna())
+    return pd.Series(parsed.take(codes), index=text.index)
+
+
 def parse_timestamps(
     values: pd.Series,
     column: str,
@@ -567,15 +705,20 @@ def parse_timestamps(
     Parameters
     ----------
     values : pandas.Series of shape (n,)
-        Epoch numbers, strings of digits (epoch), date strings or datetimes.
-        Timezone-aware values are converted to UTC.
+        Epoch numbers, strings of digits (epoch), ISO 8601 date strings or
+        datetimes.  Each date string is converted on its own: one with a UTC
+        offset (``Z``, ``+02:00``) is converted to UTC, one without is taken to
+        be UTC already, so a column may mix both and the row order does not
+        matter.  A column must not mix epoch numbers and date strings.
     column : str
         Name of the source column, for messages.
     unit : {"s", "ms", "us", "ns"}, default "s"
         Unit of epoch numbers.  Amazon 2014/2018 files use seconds, Amazon 2023
         files milliseconds.
     format : str, optional
-        ``strftime`` format of date strings; default: ISO 8601.
+        ``strftime`` format of date strings; default: ISO 8601.  When given,
+        every value is parsed with it, including all-digit values such as
+        ``20200101`` with ``"%Y%m%d"`` (they are then not epoch numbers).
 
     Returns
     -------
@@ -584,41 +727,87 @@ def parse_timestamps(
     Raises
     ------
     ValueError
-        If any value is missing or cannot be parsed, or epoch seconds are so
-        large that they must be milliseconds (message gives the count).
+        If ``unit`` is not one of the above, any value is missing or cannot be
+        parsed (the message gives the count and exactly the values that fail),
+        the column mixes epoch numbers and date strings, or epoch seconds are so
+        large that they must be milliseconds.
     """
+    _check_timestamp_unit(unit)
     n = len(values)
+    present = values.notna().to_numpy()
+
+    def fail(bad: np.ndarray, expected: str, hint: str) -> ValueError:
+        return ValueError(
+            f"timestamp column {column!r}: {_fmt(int(bad.sum()))} of {_fmt(n)} values could "
+            f"not be parsed as {expected}, e.g. {_examples(pd.unique(values[bad]))}; {hint}"
+        )
+
+    def epoch(numeric: pd.Series) -> pd.Series:
+        if unit == "s" and numeric.notna().any() and float(numeric.abs().max()) > 1e11:
+            raise ValueError(
+                f"timestamp column {column!r}: values up to {numeric.abs().max():.0f} are too "
+                "large for epoch seconds (later than year 5000); these look like milliseconds, "
+                "pass timestamp_unit='ms'"
+            )
+        try:
+            return pd.to_datetime(numeric, unit=unit, utc=True, errors="coerce")
+        except (OverflowError, pd.errors.OutOfBoundsDatetime) as e:
+            raise ValueError(
+                f"timestamp column {column!r}: epoch values out of range for unit {unit!r}"
+            ) from e
+
     if pd.api.types.is_datetime64_any_dtype(values):
         out = pd.to_datetime(values, utc=True)
-    else:
-        numeric = values
-        if not pd.api.types.is_numeric_dtype(values):
-            as_str = values.astype("string")
-            if as_str.str.fullmatch(r"-?\d+(\.\d+)?").fillna(False).all() and values.notna().all():
-                numeric = pd.to_numeric(as_str)
-        if pd.api.types.is_numeric_dtype(numeric) and not pd.api.types.is_bool_dtype(numeric):
-            if unit == "s" and numeric.notna().any() and float(numeric.abs().max()) > 1e11:
-                raise ValueError(
-                    f"timestamp column {column!r}: values up to {numeric.max():.0f} are too large "
-                    "for epoch seconds (later than year 5000); these look like milliseconds, "
-                    "pass timestamp_unit='ms'"
-                )
-            try:
-                out = pd.to_datetime(numeric, unit=unit, utc=True, errors="coerce")
-            except (OverflowError, pd.errors.OutOfBoundsDatetime) as e:
-                raise ValueError(
-                    f"timestamp column {column!r}: epoch values out of range for unit {unit!r}"
-                ) from e
-        else:
-            out = pd.to_datetime(values, format=format or "ISO8601", utc=True, errors="coerce")
-        bad = out.isna().to_numpy() & values.notna().to_numpy()
-        expected = f"dates in format {format!r}" if format else "ISO 8601 dates or epoch numbers"
+    elif format is not None:
+        text = _numbers_as_text(values) if pd.api.types.is_numeric_dtype(values) else values
+        out = pd.to_datetime(text, format=format, utc=True, errors="coerce")
+        bad = out.isna().to_numpy() & present
         if bad.any():
-            raise ValueError(
-                f"timestamp column {column!r}: {_fmt(int(bad.sum()))} of {_fmt(n)} values could "
-                f"not be parsed as {expected}, e.g. {_examples(pd.unique(values[bad]))}; "
-                "pass timestamp_format="
-            )
+            raise fail(bad, f"dates in format {format!r}", "check timestamp_format=")
+    elif pd.api.types.is_bool_dtype(values):
+        raise ValueError(f"timestamp column {column!r} is boolean; expected dates or epoch numbers")
+    elif pd.api.types.is_numeric_dtype(values):
+        out = epoch(values)
+    elif pd.api.types.infer_dtype(values, skipna=True) in ("datetime", "datetime64", "date"):
+        out = pd.to_datetime(values, utc=True)
+    else:
+        text = values.astype("string").str.strip()
+        is_num = text.str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool) & present
+        is_date = present & ~is_num
+        out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+        if is_date.any():
+            parsed = _parse_iso_utc(text[is_date].astype(object))
+            bad_date = is_date.copy()
+            bad_date[is_date] = parsed.isna().to_numpy()
+            if bad_date.any():
+                n_num = int(is_num.sum())
+                also = (
+                    f" (the other {_fmt(n_num)} value{'s are' if n_num != 1 else ' is an'} "
+                    f"epoch number{'s' if n_num != 1 else ''})"
+                    if n_num
+                    else ""
+                )
+                raise fail(
+                    bad_date,
+                    "ISO 8601 dates or epoch numbers" + also,
+                    "pass timestamp_format= for other date formats",
+                )
+            if is_num.any():
+                raise ValueError(
+                    f"timestamp column {column!r} mixes epoch numbers ({_fmt(int(is_num.sum()))} "
+                    f"of {_fmt(n)} values, e.g. {_examples(pd.unique(values[is_num]))}) and date "
+                    f"strings ({_fmt(int(is_date.sum()))} values, e.g. "
+                    f"{_examples(pd.unique(values[is_date]))}); a timestamp column must hold one "
+                    "kind: convert the column to one representation first"
+                )
+            out[is_date] = parsed.to_numpy()
+        elif is_num.any():
+            digits = text.where(pd.Series(is_num, index=text.index))
+            try:
+                numeric = pd.to_numeric(digits)
+            except (ValueError, OverflowError):  # beyond int64: let the range checks report it
+                numeric = digits.astype("Float64")
+            out = epoch(numeric)
     nulls = out.isna().to_numpy()
     if nulls.any():
         raise ValueError(
@@ -626,6 +815,51 @@ def parse_timestamps(
             f"timestamp (row positions {_positions(nulls)})"
         )
     return out.dt.tz_convert(None).astype("datetime64[ns]")
+
+
+def _text_to_int64(values: pd.Series, column: str) -> pd.Series:
+    """Decimal integer text to exact ``int64`` (``Int64`` if there are nulls); never via float."""
+    text = values.astype("string").str.strip()
+    present = values.notna().to_numpy()
+    ok = text.str.fullmatch(r"[-+]?\d+").fillna(False).to_numpy(dtype=bool)
+    bad = ~ok & present
+    if bad.any():
+        raise ValueError(
+            f"id column {column!r}: {_fmt(int(bad.sum()))} of {_fmt(len(values))} values are "
+            f"not integers, e.g. {_examples(pd.unique(values[bad]))}; use id_dtype='str'"
+        )
+    digits = text.str.lstrip("+-").str.lstrip("0").str.len().fillna(0).to_numpy()
+    big = present & (digits >= 19)
+    if big.any():
+        too_big = np.zeros(len(values), dtype=bool)
+        idx = np.flatnonzero(big)
+        too_big[idx] = [not (-_INT64_MAX - 1 <= int(v) <= _INT64_MAX) for v in text.iloc[idx]]
+        if too_big.any():
+            raise ValueError(
+                f"id column {column!r}: {_fmt(int(too_big.sum()))} of {_fmt(len(values))} values "
+                f"are outside the int64 range, e.g. {_examples(pd.unique(values[too_big]))}; "
+                "use id_dtype='str'"
+            )
+    arr = np.zeros(len(values), dtype=np.int64)
+    if present.any():
+        arr[present] = pd.to_numeric(
+            text[present].str.lstrip("+").astype(object), downcast=None
+        ).to_numpy(dtype=np.int64)
+    if present.all():
+        return pd.Series(arr, index=values.index)
+    return pd.Series(pd.arrays.IntegerArray(arr, ~present), index=values.index)
+
+
+def _exact_int64(values: pd.Series, column: str) -> pd.Series:
+    """Convert an integer column (numpy, nullable or pyarrow) without nulls to ``int64``."""
+    if pd.api.types.is_unsigned_integer_dtype(values) and len(values):
+        if int(values.max()) > _INT64_MAX:
+            n_big = int((values > _INT64_MAX).sum())
+            raise ValueError(
+                f"id column {column!r}: {_fmt(n_big)} of {_fmt(len(values))} values are larger "
+                "than the int64 maximum; use id_dtype='str'"
+            )
+    return values.astype(np.int64)
 
 
 def parse_ids(values: pd.Series, column: str, id_dtype: Literal["str", "int"] | None) -> pd.Series:
@@ -638,16 +872,26 @@ def parse_ids(values: pd.Series, column: str, id_dtype: Literal["str", "int"] | 
         Source column name, for messages.
     id_dtype : {"str", "int"} or None
         ``"str"``: convert to Python strings (integers become their decimal
-        text).  ``"int"``: parse to ``int64``; a ValueError gives the number of
-        non-integer values.  None: keep as given (must be integers or strings).
+        text).  ``"int"``: parse to ``int64`` exactly (never through
+        ``float64``); a ValueError gives the number of non-integer or
+        out-of-range values.  None: keep as given (must be integers or
+        strings; nullable and pyarrow-backed integers become ``int64``).
 
     Returns
     -------
     pandas.Series of shape (n,)
-        dtype ``int64`` or ``object`` (str); nulls are left in place.
+        dtype ``int64`` or ``object`` (str); with nulls, integer ids are
+        ``Int64`` and string ids ``object`` with None.
     """
+    if id_dtype not in ("str", "int", None):
+        raise ValueError(f"id_dtype must be 'str', 'int' or None, got {id_dtype!r}")
+    has_null = bool(values.isna().any())
     if id_dtype is None:
         _id_kind(values.dropna(), f"id column {column!r}")
+        if pd.api.types.is_integer_dtype(values) and not has_null:
+            if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+                return _exact_int64(values, column)
+            return values
         if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
             return values.astype(object).where(values.notna(), None)
         return values
@@ -658,21 +902,11 @@ def parse_ids(values: pd.Series, column: str, id_dtype: Literal["str", "int"] | 
         mask = values.notna()
         out[mask] = [str(v) for v in out[mask]]
         return out
-    if id_dtype == "int":
-        if pd.api.types.is_integer_dtype(values) and not values.isna().any():
-            return values.astype(np.int64)
-        s = values.astype("string")
-        ok = s.str.fullmatch(r"\s*[-+]?\d+\s*").fillna(False).to_numpy()
-        bad = ~ok & values.notna().to_numpy()
-        if bad.any():
-            raise ValueError(
-                f"id column {column!r}: {_fmt(int(bad.sum()))} of {_fmt(len(values))} values are "
-                f"not integers, e.g. {_examples(pd.unique(values[bad]))}; use id_dtype='str'"
-            )
-        if values.isna().any():
-            return pd.Series(pd.to_numeric(s), index=values.index).astype(object)
-        return pd.to_numeric(s).astype(np.int64)
-    raise ValueError(f"id_dtype must be 'str', 'int' or None, got {id_dtype!r}")
+    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if not has_null:
+            return _exact_int64(values, column)
+        return _exact_int64(values.dropna(), column).astype("Int64").reindex(values.index)
+    return _text_to_int64(values, column)
 
 
 # --------------------------------------------------------------------------- table
@@ -744,6 +978,7 @@ class Interactions:
         split: Hashable | None | Literal[False] = None,
         keep_columns: Sequence[Hashable] = (),
         id_dtype: Literal["str", "int"] | None = None,
+        category_dtype: Literal["str", "int"] | None = None,
         timestamp_unit: str = "s",
         timestamp_format: str | None = None,
         items: pd.DataFrame | None = None,
@@ -773,14 +1008,18 @@ class Interactions:
         keep_columns : sequence of hashable, default ()
             Further columns to keep unchanged.
         id_dtype : {"str", "int"}, optional
-            Convert user/item/category ids (see :func:`parse_ids`); default
+            Convert the user and item ids (see :func:`parse_ids`); default
             keeps them as given (float columns of whole numbers, as pandas
             makes of integers next to nulls, become ``int64``; other floats
-            raise).
+            raise).  It does not apply to the category column.
+        category_dtype : {"str", "int"}, optional
+            The same for the category column; default keeps it as given.
         timestamp_unit : {"s", "ms", "us", "ns"}, default "s"
-            Unit of epoch-number timestamps.
+            Unit of epoch-number timestamps; other values raise ValueError.
         timestamp_format : str, optional
-            ``strftime`` format of date strings; default ISO 8601.
+            ``strftime`` format of date strings; default ISO 8601 (naive
+            values are UTC, values with an offset are converted to UTC).  When
+            given, all values are parsed with it, digits-only values too.
         items, users : pandas.DataFrame, optional
             Item and user tables (see the class docstring).
         drop_null_ids : bool, default False
@@ -792,7 +1031,8 @@ class Interactions:
         k_core : int or (int, int), optional
             Keep only rows in the k-core of each category: repeatedly remove
             users with fewer than ``k_user`` and items with fewer than
-            ``k_item`` rows.  An int means the same k for both.
+            ``k_item`` rows.  An int means the same k for both; anything else
+            raises ValueError before the data is parsed.
         report : RemovalReport, optional
             Report of earlier steps to continue.
 
@@ -812,6 +1052,14 @@ class Interactions:
             raise ValueError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
         report = report if report is not None else RemovalReport()
         cols = frame.columns
+        # Check the plain arguments before any (possibly slow) parsing.
+        check_options(
+            id_dtype=id_dtype,
+            category_dtype=category_dtype,
+            timestamp_unit=timestamp_unit,
+            k_core=k_core,
+            dedup=dedup,
+        )
 
         def need(arg: str, name: Hashable) -> Hashable:
             if name not in cols:
@@ -893,7 +1141,11 @@ class Interactions:
 
         for canon in ID_COLUMNS:
             if canon in mapping:
-                out[canon] = parse_ids(_whole_floats_to_int(out[canon]), source[canon], id_dtype)
+                out[canon] = parse_ids(
+                    _whole_floats_to_int(out[canon]),
+                    source[canon],
+                    category_dtype if canon == CATEGORY else id_dtype,
+                )
             else:
                 _id_kind(out[canon], "category_value")
         if RATING in out.columns:
@@ -1289,11 +1541,9 @@ def filter_k_core(
     Raises
     ------
     ValueError
-        If a k is below 1.
+        If ``k`` is not an integer or a pair of integers, or a k is below 1.
     """
-    k_user, k_item = (k, k) if isinstance(k, (int, np.integer)) else k
-    if k_user < 1 or k_item < 1:
-        raise ValueError(f"k-core needs k >= 1, got k_user={k_user}, k_item={k_item}")
+    k_user, k_item = _check_k_core(k)
     df = inter.data
     keys = [CATEGORY] if per_category else []
     mask = np.ones(len(df), dtype=bool)

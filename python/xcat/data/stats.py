@@ -10,7 +10,14 @@ import pandas as pd
 from xcat.data.domains import CrossDomainData
 from xcat.data.interactions import CATEGORY, ITEM, SPLIT, USER, Interactions
 
-__all__ = ["cross_domain_stats", "domain_stats", "format_table", "split_stats", "user_overlap"]
+__all__ = [
+    "cross_domain_stats",
+    "domain_stats",
+    "format_table",
+    "largest_categories",
+    "split_stats",
+    "user_overlap",
+]
 
 _COLUMNS = ["users", "items", "interactions", "density"]
 _PERCENT = {"density", "share_of_a", "share_of_b", "overlap_share"}
@@ -36,6 +43,31 @@ def _counts(df: pd.DataFrame) -> dict[str, float]:
         "interactions": len(df),
         "density": pairs / (users * items) if users and items else float("nan"),
     }
+
+
+def largest_categories(inter: Interactions, n: int | None = None) -> list[Hashable]:
+    """Categories by number of interactions, largest first; ties by category value.
+
+    The order is deterministic (it does not depend on row order or hashing), so
+    every table that shows "the largest n" categories shows the same ones.
+
+    Parameters
+    ----------
+    inter : Interactions
+    n : int, optional
+        Return at most this many; default all.
+
+    Returns
+    -------
+    list
+        Category values.
+    """
+    counts = inter.data[CATEGORY].value_counts(sort=False)
+    order = pd.DataFrame({"category": counts.index, "n": counts.to_numpy()}).sort_values(
+        ["n", "category"], ascending=[False, True], kind="stable"
+    )
+    cats = order["category"].tolist()
+    return cats if n is None else cats[:n]
 
 
 def domain_stats(inter: Interactions) -> pd.DataFrame:
@@ -75,7 +107,8 @@ def user_overlap(
     inter : Interactions
     categories : sequence of hashable, optional
         Categories to compare; default: the ``max_categories`` categories
-        with the most interactions.
+        with the most interactions (ties by category value, see
+        :func:`largest_categories`).
     max_categories : int, default 20
         Limit when ``categories`` is not given (the table has
         ``k * (k - 1) / 2`` rows).
@@ -88,7 +121,7 @@ def user_overlap(
     """
     df = inter.data
     if categories is None:
-        categories = list(df[CATEGORY].value_counts(sort=True).index[:max_categories])
+        categories = largest_categories(inter, max_categories)
     cats = list(categories)
     users = {c: set(df.loc[df[CATEGORY] == c, USER]) for c in cats}
     rows = []

@@ -110,7 +110,7 @@ class Recommender:
 
         Parameters
         ----------
-        users : iterable of raw user ids
+        users : raw user id or iterable of raw user ids
         n : int, default 10
         category : category or list of categories, optional
             Only recommend items of these categories (the target category).
@@ -141,7 +141,8 @@ class Recommender:
             Unknown users with ``unknown="raise"``, unknown categories, or
             bad ``n`` (as :func:`xcat.topn`).
         """
-        users = list(users)
+        # One raw id (a string is an id, not a sequence of ids).
+        users = [users] if isinstance(users, (str, bytes, int, np.integer)) else list(users)
         if unknown not in ("popular", "raise"):
             raise ValueError(f"unknown: expected 'popular' or 'raise', got {unknown!r}")
         rows = self.user_ids.encode(users, unknown="raise" if unknown == "raise" else "mark")
