@@ -1,0 +1,148 @@
+"""Training configuration: a frozen dataclass saved as JSON with the model."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["SAMPLING", "TrainConfig"]
+
+#: Ways of drawing training interactions (see :class:`TrainConfig`).
+SAMPLING = ("interaction", "balanced")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train a two-tower model.
+
+    Attributes
+    ----------
+    loss : {"softmax", "bpr", "mse"}, default "softmax"
+        Loss by name (:data:`xcat.models.LOSSES`): sampled softmax with
+        in-batch negatives, BPR with one uniform negative, or MSE (explicit
+        ratings when the data has them, else positives 1 / negatives 0).
+    temperature : float, default 0.05
+        Softmax / BPR temperature ``tau`` (scores are cosines).
+    log_q : bool, default True
+        Log-Q popularity correction of the sampled softmax (Yi et al. 2019).
+    epochs : int, default 20
+        Maximum number of passes over the training interactions.
+    batch_size : int, default 1024
+    lr : float, default 1e-3
+        Adam learning rate.
+    weight_decay : float, default 0.0
+        Adam weight decay of the dense (MLP) parameters; with ``sparse``
+        the embedding tables get none.
+    sparse : bool, default True
+        Sparse gradients for the embedding tables, updated with
+        :class:`torch.optim.SparseAdam` ("lazy Adam": only the rows in the
+        batch move, as in TF's LazyAdam). Dense Adam touches every row of
+        every table at every step, which dominates CPU time for large
+        catalogues and small batches. False: dense Adam everywhere.
+    patience : int, default 3
+        Stop after this many evaluations without a better validation
+        NDCG@k; the best weights are restored at the end.
+    eval_k : int, default 10
+        ``k`` of the validation NDCG@k used for early stopping.
+    seed : int, default 0
+        Seeds shuffling, negative sampling and dropout; CPU runs with the
+        same seed, data and thread count are bit-identical.
+    device : str, default "auto"
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``...
+    bf16 : bool, default True
+        bfloat16 autocast, on CUDA only (ignored on CPU).
+    num_threads : int or None, default None
+        ``torch.set_num_threads`` during :func:`~xcat.train.fit` (restored
+        afterwards); None leaves it.
+    sampling : {"interaction", "balanced"}, default "interaction"
+        When the training data spans several domains (categories):
+        ``"interaction"`` draws every interaction once per epoch (large
+        categories dominate); ``"balanced"`` draws each epoch's examples with
+        replacement so that every domain contributes equally
+        (category-balanced sampling). The default is "interaction": with
+        one training domain (the usual fine-tuning) both are the same.
+    domain_weights : dict of str to float, default {} (all 1.0)
+        Per-domain loss weights by domain (category) name, e.g.
+        ``{"Beauty": 0.5, "Toys_and_Games": 1.0}``; unlisted domains weigh 1.
+    progress : bool, default True
+        Show a tqdm progress bar with the loss and the validation metric.
+
+    Raises
+    ------
+    ValueError
+        Naming the field, for out-of-range values.
+    """
+
+    loss: str = "softmax"
+    temperature: float = 0.05
+    log_q: bool = True
+    epochs: int = 20
+    batch_size: int = 1024
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    sparse: bool = True
+    patience: int = 3
+    eval_k: int = 10
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True
+    num_threads: int | None = None
+    sampling: str = "interaction"
+    domain_weights: dict[str, float] = field(default_factory=dict)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        from xcat.models.losses import LOSSES
+
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss: expected one of {sorted(LOSSES)}, got {self.loss!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature: expected a positive number, got {self.temperature!r}")
+        for name in ("epochs", "batch_size", "eval_k", "patience"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay: expected >= 0, got {self.weight_decay!r}")
+        if self.sampling not in SAMPLING:
+            raise ValueError(f"sampling: expected one of {SAMPLING}, got {self.sampling!r}")
+        if self.num_threads is not None and (
+            not isinstance(self.num_threads, int) or self.num_threads < 1
+        ):
+            raise ValueError(
+                f"num_threads: expected a positive integer or None, got {self.num_threads!r}"
+            )
+        for k, w in self.domain_weights.items():
+            if not (isinstance(w, (int, float)) and w >= 0):
+                raise ValueError(
+                    f"domain_weights: weight of {k!r} must be a number >= 0, got {w!r}"
+                )
+        if self.device != "auto" and not self.device.startswith(("cpu", "cuda")):
+            raise ValueError(f"device: expected 'auto', 'cpu' or 'cuda[:n]', got {self.device!r}")
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """Return a copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, read back by :meth:`from_dict`."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        ValueError
+            If ``d`` has unknown fields.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown fields {unknown}")
+        return cls(**d)

@@ -1,0 +1,426 @@
+"""The training loop of a two-tower model, with early stopping on target NDCG@k."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from xcat.models.io import save
+from xcat.models.losses import bpr_loss, mse_loss, sampled_softmax_loss
+from xcat.models.two_tower import TwoTower
+from xcat.models.vocab import EncodedInteractions
+from xcat.train.config import TrainConfig
+from xcat.train.evaluation import RankingResult, ranking_metrics
+
+__all__ = ["FitResult", "ValidationSet", "evaluate", "fit", "resolve_device"]
+
+logger = logging.getLogger("xcat.train")
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; other strings as given.
+
+    Raises
+    ------
+    ValueError
+        If CUDA is asked for and not available.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    d = torch.device(device)
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but CUDA is not available")
+    return d
+
+
+@dataclass(frozen=True)
+class ValidationSet:
+    """Held-out interactions to rank, as row numbers of a model's vocabulary.
+
+    Attributes
+    ----------
+    users : numpy.ndarray of int64, shape (U,)
+        Users evaluated.
+    truth : scipy.sparse.csr_matrix, shape (U, n_items)
+        Their held-out items.
+    exclude : scipy.sparse.csr_matrix, shape (U, n_items)
+        Their training items, never ranked.
+    candidates : numpy.ndarray of int64, shape (C,)
+        The catalogue ranked (e.g. every target-domain item).
+    """
+
+    users: np.ndarray
+    truth: sp.csr_matrix
+    exclude: sp.csr_matrix
+    candidates: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        held_out: EncodedInteractions,
+        seen: EncodedInteractions,
+        *,
+        n_items: int,
+        candidates: np.ndarray,
+        users: np.ndarray | None = None,
+    ) -> ValidationSet:
+        """From held-out and training interactions.
+
+        Parameters
+        ----------
+        held_out : EncodedInteractions
+            Interactions to find (validation or test).
+        seen : EncodedInteractions
+            Training interactions; excluded from each user's ranking.
+        n_items : int
+        candidates : numpy.ndarray of int64
+        users : numpy.ndarray of int64, optional
+            Evaluate only these users (default: every user in ``held_out``).
+        """
+        u = np.unique(held_out.users) if users is None else np.asarray(users, dtype=np.int64)
+        pos = {int(x): i for i, x in enumerate(u)}
+
+        def restrict(e: EncodedInteractions) -> sp.csr_matrix:
+            rows = np.array([pos.get(int(x), -1) for x in e.users], dtype=np.int64)
+            keep = rows >= 0
+            m = sp.csr_matrix(
+                (np.ones(int(keep.sum()), np.float32), (rows[keep], e.items[keep])),
+                shape=(len(u), n_items),
+            )
+            m.sum_duplicates()
+            return m
+
+        return cls(u, restrict(held_out), restrict(seen), np.asarray(candidates, dtype=np.int64))
+
+
+def evaluate(model: Any, data: ValidationSet, *, k: int = 10) -> RankingResult:
+    """NDCG@k / HR@k of a model (anything with ``user_embeddings`` and ``item_embeddings``)."""
+    return ranking_metrics(
+        model.user_embeddings(data.users),
+        model.item_embeddings(),
+        data.truth,
+        k=k,
+        exclude=data.exclude,
+        candidates=data.candidates,
+    )
+
+
+@dataclass
+class FitResult:
+    """What happened during :func:`fit`.
+
+    Attributes
+    ----------
+    best_epoch : int
+        Epoch (1-based) whose weights the model holds; 0 if none finished.
+    best_metric : float
+        Validation NDCG@k of that epoch (``nan`` without validation).
+    history : list of dict
+        Per epoch: ``epoch``, ``loss``, ``seconds``, ``interactions_per_s``
+        and ``ndcg`` / ``hr`` with validation.
+    interrupted : bool
+        Whether Ctrl-C stopped the run (the best weights are kept).
+    stopped_early : bool
+        Whether patience ran out.
+    trainable : list of str
+        Parameters that were trained.
+    frozen : list of str
+        Parameters that were frozen (bit-identical before and after).
+    device : str
+    """
+
+    best_epoch: int = 0
+    best_metric: float = float("nan")
+    history: list[dict[str, float]] = field(default_factory=list)
+    interrupted: bool = False
+    stopped_early: bool = False
+    trainable: list[str] = field(default_factory=list)
+    frozen: list[str] = field(default_factory=list)
+    device: str = "cpu"
+
+
+def _row_weights(
+    train: EncodedInteractions, model: TwoTower, config: TrainConfig
+) -> np.ndarray | None:
+    if not config.domain_weights:
+        return None
+    if model.vocab is None:
+        raise ValueError("domain_weights: the model has no vocab, so domain names are unknown")
+    domains = list(model.vocab.domains)
+    unknown = [d for d in config.domain_weights if d not in domains]
+    if unknown:
+        raise ValueError(
+            f"domain_weights: unknown domains {unknown}; the model's domains are {domains}"
+        )
+    per_domain = np.array(
+        [float(config.domain_weights.get(d, 1.0)) for d in domains], dtype=np.float32
+    )
+    return per_domain[train.domains]
+
+
+def _optimizers(
+    model: TwoTower, trainable: list[str], config: TrainConfig
+) -> list[torch.optim.Optimizer]:
+    """Adam for dense parameters; SparseAdam for embedding tables when ``config.sparse``."""
+    sparse_names: set[str] = set()
+    for mod_name, mod in model.named_modules():
+        if isinstance(mod, (nn.Embedding, nn.EmbeddingBag)):
+            mod.sparse = config.sparse
+            if config.sparse:
+                sparse_names.add(f"{mod_name}.weight")
+    params = dict(model.named_parameters())
+    dense = [params[n] for n in trainable if n not in sparse_names]
+    sparse = [params[n] for n in trainable if n in sparse_names]
+    out: list[torch.optim.Optimizer] = []
+    if dense:
+        out.append(torch.optim.Adam(dense, lr=config.lr, weight_decay=config.weight_decay))
+    if sparse:
+        out.append(torch.optim.SparseAdam(sparse, lr=config.lr))
+    return out
+
+
+def _epoch_order(
+    train: EncodedInteractions, config: TrainConfig, rng: np.random.Generator
+) -> np.ndarray:
+    n = len(train)
+    if config.sampling == "interaction":
+        return rng.permutation(n)
+    counts = np.bincount(train.domains)
+    p = 1.0 / counts[train.domains]
+    return rng.choice(n, size=n, replace=True, p=p / p.sum())
+
+
+def fit(
+    model: TwoTower,
+    train: EncodedInteractions,
+    *,
+    config: TrainConfig | None = None,
+    valid: ValidationSet | None = None,
+    frozen: Iterable[str] = (),
+    checkpoint_dir: str | Path | None = None,
+) -> FitResult:
+    """Train a model in place on (user, item) interactions.
+
+    Parameters
+    ----------
+    model : TwoTower
+        Its stored histories (:meth:`TwoTower.set_history`) are the user
+        tower's input; set them before training.
+    train : EncodedInteractions
+        Training interactions (positives).
+    config : TrainConfig, optional
+        Default ``TrainConfig()``.
+    valid : ValidationSet, optional
+        Held-out target interactions; after every epoch NDCG@``eval_k`` is
+        computed with :func:`xcat.topn` over ``valid.candidates`` excluding
+        training items; training stops after ``patience`` epochs without
+        improvement and the best weights are restored. Without it, all
+        epochs run and the last weights are kept.
+    frozen : iterable of str
+        Exact parameter names (state-dict keys) not to train: their
+        ``requires_grad`` is set to False and they are left out of the
+        optimizer, so they stay bit-identical.
+        :func:`xcat.transfer.frozen_parameters` computes them from a strategy.
+    checkpoint_dir : str or pathlib.Path, optional
+        Where the best model is saved (:func:`xcat.models.save`) whenever
+        validation improves.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    ValueError
+        If ``train`` is empty, a frozen name is not a parameter, or
+        everything is frozen.
+
+    Notes
+    -----
+    Ctrl-C ends training cleanly: the best weights so far are restored
+    (and were checkpointed) and ``FitResult.interrupted`` is True.
+    """
+    config = config or TrainConfig()
+    if len(train) == 0:
+        raise ValueError("train: no interactions")
+    device = resolve_device(config.device)
+    threads_before = torch.get_num_threads()
+    if config.num_threads is not None:
+        torch.set_num_threads(config.num_threads)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+
+    params = dict(model.named_parameters())
+    frozen_set = set(frozen)
+    bad = sorted(frozen_set - set(params))
+    if bad:
+        raise ValueError(f"frozen: {bad} are not parameters of the model")
+    for name, p in params.items():
+        p.requires_grad_(name not in frozen_set)
+    trainable = [n for n in params if n not in frozen_set]
+    if not trainable:
+        raise ValueError("frozen: every parameter is frozen; nothing to train")
+    model.to(device)
+    optims = _optimizers(model, trainable, config)
+    use_bf16 = config.bf16 and device.type == "cuda"
+
+    users_all = torch.from_numpy(train.users)
+    items_all = torch.from_numpy(train.items)
+    w = _row_weights(train, model, config)
+    weights_all = torch.from_numpy(w) if w is not None else None
+    counts = np.bincount(train.items, minlength=model.config.n_items).astype(np.float64)
+    log_q_table = torch.from_numpy(
+        np.log(np.maximum(counts, 1) / counts.sum()).astype(np.float32)
+    ).to(device)
+    neg_pool = torch.from_numpy(np.unique(train.items))
+    targets_all = None
+    if config.loss == "mse" and train.ratings is not None:
+        lo, hi = float(train.ratings.min()), float(train.ratings.max())
+        scale = (train.ratings - lo) / (hi - lo) * 2 - 1 if hi > lo else np.ones_like(train.ratings)
+        targets_all = torch.from_numpy(scale.astype(np.float32))
+
+    result = FitResult(trainable=trainable, frozen=sorted(frozen_set), device=str(device))
+    best_state: dict[str, torch.Tensor] | None = None
+    bad_epochs = 0
+
+    from tqdm.auto import tqdm
+
+    n_batches = math.ceil(len(train) / config.batch_size)
+    bar = None
+    try:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            order = torch.from_numpy(_epoch_order(train, config, rng))
+            t0 = time.perf_counter()
+            total, seen = 0.0, 0
+            bar = tqdm(
+                total=n_batches, desc=f"epoch {epoch}", disable=not config.progress, leave=False
+            )
+            for s in range(0, len(order), config.batch_size):
+                idx = order[s : s + config.batch_size]
+                u = users_all[idx].to(device)
+                i = items_all[idx].to(device)
+                wb = weights_all[idx].to(device) if weights_all is not None else None
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
+                    uv = model.encode_users(u, drop_items=i)
+                    iv = model.encode_items(i)
+                    if config.loss == "softmax":
+                        loss = sampled_softmax_loss(
+                            uv,
+                            iv,
+                            temperature=config.temperature,
+                            log_q=log_q_table[i] if config.log_q else None,
+                            item_ids=i,
+                            weights=wb,
+                        )
+                    else:
+                        neg = neg_pool[torch.randint(len(neg_pool), (len(idx),), generator=gen)].to(
+                            device
+                        )
+                        nv = model.encode_items(neg)
+                        if config.loss == "bpr":
+                            loss = bpr_loss(uv, iv, nv, temperature=config.temperature, weights=wb)
+                        elif targets_all is not None:
+                            loss = mse_loss(uv, iv, targets_all[idx].to(device), weights=wb)
+                        else:
+                            ones = torch.ones(len(idx), device=device)
+                            ww = torch.cat([wb, wb]) if wb is not None else None
+                            loss = mse_loss(
+                                torch.cat([uv, uv]),
+                                torch.cat([iv, nv]),
+                                torch.cat([ones, torch.zeros_like(ones)]),
+                                weights=ww,
+                            )
+                for opt in optims:
+                    opt.zero_grad(set_to_none=True)
+                loss.backward()
+                for opt in optims:
+                    opt.step()
+                total += float(loss.detach()) * len(idx)
+                seen += len(idx)
+                bar.update(1)
+                bar.set_postfix(loss=f"{total / seen:.4f}")
+            bar.close()
+            secs = time.perf_counter() - t0
+            row: dict[str, float] = {
+                "epoch": epoch,
+                "loss": total / seen,
+                "seconds": secs,
+                "interactions_per_s": seen / secs if secs > 0 else float("inf"),
+            }
+            if valid is not None:
+                m = evaluate(model, valid, k=config.eval_k)
+                row["ndcg"], row["hr"] = m.ndcg, m.hr
+                improved = best_state is None or m.ndcg > result.best_metric
+                if improved:
+                    result.best_epoch, result.best_metric = epoch, m.ndcg
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    bad_epochs = 0
+                    if checkpoint_dir is not None:
+                        save(
+                            model,
+                            checkpoint_dir,
+                            extra={
+                                "train_config": config.to_dict(),
+                                "epoch": epoch,
+                                f"valid_ndcg@{config.eval_k}": m.ndcg,
+                            },
+                        )
+                else:
+                    bad_epochs += 1
+            else:
+                result.best_epoch = epoch
+            result.history.append(row)
+            if config.progress:
+                extra = (
+                    f", valid NDCG@{config.eval_k} {row['ndcg']:.4f}" if valid is not None else ""
+                )
+                tqdm.write(
+                    f"epoch {epoch}: loss {row['loss']:.4f}{extra} "
+                    f"({row['interactions_per_s']:,.0f} inter/s)"
+                )
+            if valid is not None and bad_epochs >= config.patience:
+                result.stopped_early = True
+                break
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        result.interrupted = True
+        logger.warning(
+            "training interrupted; keeping the best weights (epoch %d)", result.best_epoch
+        )
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    elif checkpoint_dir is not None and valid is None and result.best_epoch:
+        save(
+            model,
+            checkpoint_dir,
+            extra={"train_config": config.to_dict(), "epoch": result.best_epoch},
+        )
+    model.eval()
+    torch.set_num_threads(threads_before)
+    return result
+
+
+def clone_model(model: TwoTower) -> TwoTower:
+    """Return a deep copy of a model (same vocab object, copied tensors)."""
+    vocab = model.vocab
+    model.vocab = None
+    try:
+        out = copy.deepcopy(model)
+    finally:
+        model.vocab = vocab
+    out.vocab = vocab
+    return out

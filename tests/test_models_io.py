@@ -1,0 +1,83 @@
+"""Save / load of two-tower models: round trip and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="the model tests need the train extra (torch)")
+pytest.importorskip("safetensors")
+pytest.importorskip("tqdm")
+
+import torch  # noqa: E402
+import xcat  # noqa: E402
+from models_synthetic import make_cross_domain  # noqa: E402
+from xcat.models import TwoTower, Vocab, load, save  # noqa: E402
+from xcat.train import TrainConfig, fit  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data, cold, _ = make_cross_domain(n_users=80, seed=5)
+    v = Vocab.from_interactions(data.source, data.target)
+    torch.manual_seed(0)
+    m = TwoTower(v.model_config(dim=8, embedding_dim=8, hidden_dims=(16,), dropout=0.1), v)
+    m.set_history(v.histories(data.source, data.target, max_len=10))
+    fit(m, v.encode(data.target), config=TrainConfig(epochs=2, batch_size=32, progress=False))
+    return m, v, cold
+
+
+def test_round_trip_gives_identical_recommendations(trained, tmp_path):
+    m, v, cold = trained
+    save(m, tmp_path / "m", extra={"note": "test"})
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+        "vocab.json",
+    ]
+    m2 = load(tmp_path / "m")
+    assert m2.config == m.config and m2.metadata["extra"] == {"note": "test"}
+    assert (
+        m2.vocab.users == v.users and m2.vocab.items == v.items and m2.vocab.features == v.features
+    )
+    assert m2.vocab.domains == v.domains
+    users = v.users.encode(np.r_[cold[:5], v.users.ids[:5].to_numpy()])
+    cands = v.domain_items("tgt")
+    a = xcat.topn(m.user_embeddings(users), m.item_embeddings(), 10, candidates=cands)
+    b = xcat.topn(m2.user_embeddings(users), m2.item_embeddings(), 10, candidates=cands)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    sd, sd2 = m.state_dict(), m2.state_dict()
+    assert sd.keys() == sd2.keys() and all(torch.equal(sd[k], sd2[k].to(sd[k].device)) for k in sd)
+
+
+def test_missing_files_and_wrong_versions_are_clear_errors(trained, tmp_path):
+    m, _, _ = trained
+    with pytest.raises(FileNotFoundError, match="no such model directory"):
+        load(tmp_path / "nope")
+    d = save(m, tmp_path / "a")
+    (d / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="model.safetensors is missing"):
+        load(d)
+    d = save(m, tmp_path / "b")
+    (d / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="config.json is missing"):
+        load(d)
+    d = save(m, tmp_path / "c")
+    meta = json.loads((d / "config.json").read_text())
+    meta["format_version"] = 99
+    (d / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="format version 99.*reads versions up to 1"):
+        load(d)
+    d = save(m, tmp_path / "d")
+    meta = json.loads((d / "config.json").read_text())
+    meta["config"]["dim"] = 4
+    (d / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="wrong shape"):
+        load(d)
+    with pytest.raises(ValueError, match="model"):
+        save("not a model", tmp_path / "e")  # type: ignore[arg-type]
