@@ -73,7 +73,9 @@ def data_dir(root: str | Path | None = None) -> Path:
     Parameters
     ----------
     root : str or pathlib.Path, optional
-        Directory holding the dataset folders.  Default: ``$XCAT_DATA_DIR``.
+        Directory holding the dataset folders.  Default: ``$XCAT_DATA_DIR``,
+        else ``../shared/data`` relative to the current directory when it
+        exists (the layout of a checkout next to the shared data).
 
     Returns
     -------
@@ -82,17 +84,22 @@ def data_dir(root: str | Path | None = None) -> Path:
     Raises
     ------
     ValueError
-        If neither is given.
+        If none of these is available.
     FileNotFoundError
-        If the directory does not exist.
+        If the directory given does not exist.
     """
     if root is None:
         env = os.environ.get(DATA_DIR_ENV)
-        if not env:
+        sibling = Path.cwd().parent / "shared" / "data"
+        if env:
+            root = env
+        elif sibling.is_dir():
+            root = sibling
+        else:
             raise ValueError(
-                f"no data directory: pass root= or set the environment variable {DATA_DIR_ENV}"
+                f"no data directory: pass root= or set the environment variable {DATA_DIR_ENV} "
+                f"(looked for {sibling} too)"
             )
-        root = env
     p = Path(root)
     if not p.is_dir():
         raise FileNotFoundError(f"data directory {p} does not exist")

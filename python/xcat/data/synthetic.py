@@ -48,7 +48,7 @@ class SyntheticConfig:
         Dimension of tastes and item vectors.
     category_shift : float, default 0.4
         0 = identical tastes in both categories, 1 = unrelated.
-    taste_strength : float, default 8.0
+    taste_strength : float, default 16.0
         How much taste (vs. popularity) drives choices.
     popularity_skew : float, default 0.8
         Exponent of the Zipf-like item popularity.
@@ -71,7 +71,7 @@ class SyntheticConfig:
     min_per_user: int = 3
     dim: int = 16
     category_shift: float = 0.4
-    taste_strength: float = 8.0
+    taste_strength: float = 16.0
     popularity_skew: float = 0.8
     n_brands: int = 40
     source_name: str = "electronics"

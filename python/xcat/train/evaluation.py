@@ -1,7 +1,7 @@
-"""Full-catalogue ranking metrics computed with :func:`xcat.topn`.
+"""NDCG@k / HR@k of embeddings: :func:`xcat.topn` then :mod:`xcat.evaluate`.
 
-Kept here until an ``xcat.evaluate`` package exists; it depends only on
-NumPy, SciPy and :func:`xcat.topn` (no torch).
+The compact result early stopping needs; the definitions live in
+:func:`xcat.evaluate.ranking_metrics`. No torch here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from xcat import evaluate
 from xcat.kernels import topn
 
 __all__ = ["RankingResult", "ranking_metrics"]
@@ -107,15 +108,7 @@ def ranking_metrics(
         candidates=candidates,
         num_threads=num_threads,
     ).indices
-    t = truth[rows]
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ndcg = np.empty(len(rows))
-    hr = np.empty(len(rows))
-    for j in range(len(rows)):
-        rel = t.indices[t.indptr[j] : t.indptr[j + 1]]
-        hit = np.isin(top[j], rel) & (top[j] >= 0)
-        dcg = float(discounts[hit].sum())
-        idcg = float(discounts[: min(k, len(rel))].sum())
-        ndcg[j] = dcg / idcg
-        hr[j] = float(hit.any())
-    return RankingResult(float(ndcg.mean()), float(hr.mean()), int(k), len(rows))
+    relevant = truth[rows]
+    relevant.data = np.ones_like(relevant.data)  # binary relevance: any stored entry
+    m = evaluate.ranking_metrics(top, relevant, ks=(int(k),))
+    return RankingResult(m[f"NDCG@{k}"], m[f"HR@{k}"], int(k), m.n_users)

@@ -306,7 +306,12 @@ def fit(
             t0 = time.perf_counter()
             total, seen = 0.0, 0
             bar = tqdm(
-                total=n_batches, desc=f"epoch {epoch}", disable=not config.progress, leave=False
+                total=n_batches,
+                desc=f"epoch {epoch}",
+                # None: tqdm hides the bar when stderr is not a terminal (logs, CI);
+                # the per-epoch summary line is still written.
+                disable=None if config.progress else True,
+                leave=False,
             )
             for s in range(0, len(order), config.batch_size):
                 idx = order[s : s + config.batch_size]
