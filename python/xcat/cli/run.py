@@ -23,8 +23,17 @@ import click
 _SPEC_HELP = "synthetic | amazon5:SRC:TGT | cdrib:SRC:TGT | disencdr:SRC:TGT | douban:SRC:TGT | PATH"
 
 
-def load_data(spec: str, data_dir: str | None, seed: int = 0) -> Any:
+def load_data(spec: str, data_dir: str | None, seed: int = 0, sample_users: int | None = None) -> Any:
     """The CrossDomainData a ``--data`` spec names (see the module docstring)."""
+    data = _load_data(spec, data_dir, seed)
+    if sample_users is not None:
+        from xcat.data.domains import sample_users as sample
+
+        data = sample(data, sample_users, seed=seed)
+    return data
+
+
+def _load_data(spec: str, data_dir: str | None, seed: int) -> Any:
     from xcat.data import datasets
     from xcat.data.domains import CrossDomainData
     from xcat.data.synthetic import make_cross_category
@@ -60,6 +69,12 @@ def _common(f: Any) -> Any:
         click.option("--seed", default=0, show_default=True, help="Seed of the split and training."),
         click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
         click.option("--threads", type=int, default=None, help="CPU threads for PyTorch."),
+        click.option(
+            "--sample-users",
+            type=int,
+            default=None,
+            help="Keep all overlapping users but only this many others per domain (quick runs).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -83,7 +98,7 @@ def _command_line() -> str:
 @click.option("--epochs", type=int, default=None, help="Most target epochs (early stopping).")
 @click.option("--pretrain-epochs", type=int, default=None, help="Source pretraining epochs.")
 @click.option("--dim", type=int, default=None, help="Embedding dimension.")
-def quickstart(data_spec, data_dir, seed, device, threads, out, strategies, epochs, pretrain_epochs, dim):
+def quickstart(data_spec, data_dir, seed, device, threads, sample_users, out, strategies, epochs, pretrain_epochs, dim):
     """Pretrain on the source category, transfer to the target, compare, recommend.
 
     Runs every transfer strategy against the no-transfer baseline (scratch)
@@ -102,7 +117,7 @@ def quickstart(data_spec, data_dir, seed, device, threads, out, strategies, epoc
         dim=dim,
         strategies=tuple(strategies.split(",")) if strategies else None,
     )
-    data = load_data(data_spec, data_dir, seed)
+    data = load_data(data_spec, data_dir, seed, sample_users)
     result = run_experiment(data, cfg, out_dir=out, echo=click.echo, command=_command_line())
     click.echo("\nTarget test, full ranking (gain % vs scratch, same user group):\n")
     click.echo(format_table(result.table))
@@ -118,7 +133,7 @@ def quickstart(data_spec, data_dir, seed, device, threads, out, strategies, epoc
 def _protocol(run: dict[str, Any]) -> Any:
     from xcat.transfer.protocol import cold_start_protocol
 
-    data = load_data(run["data"], run.get("data_dir"), run["seed"])
+    data = load_data(run["data"], run.get("data_dir"), run["seed"], run.get("sample_users"))
     order = run.get("order", "auto")
     if order == "auto":
         order = "timestamp" if "timestamp" in data.target.data.columns else "row"
@@ -139,13 +154,13 @@ def _read_run(run_dir: Path) -> dict[str, Any]:
 @click.option("--out", "run_dir", type=click.Path(path_type=Path), required=True, help="Run directory to create.")
 @click.option("--epochs", type=int, default=5, show_default=True, help="Source pretraining epochs.")
 @click.option("--dim", type=int, default=32, show_default=True)
-def pretrain(data_spec, data_dir, seed, device, threads, run_dir, epochs, dim):
+def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, epochs, dim):
     """Split the data (cold-start protocol) and pretrain on the source category."""
     from xcat.models import save
     from xcat.train import TrainConfig
     from xcat.transfer import pretrain as pretrain_model
 
-    run = {"data": data_spec, "data_dir": data_dir, "seed": seed, "test_fraction": 0.2, "valid_fraction": 0.1, "order": "auto", "dim": dim, "device": device, "threads": threads}
+    run = {"data": data_spec, "data_dir": data_dir, "sample_users": sample_users, "seed": seed, "test_fraction": 0.2, "valid_fraction": 0.1, "order": "auto", "dim": dim, "device": device, "threads": threads}
     data, protocol = _protocol(run)
     vocab = protocol.data.vocab
     mc = vocab.model_config(dim=dim, embedding_dim=dim, hidden_dims=(2 * dim,), max_history=20)

@@ -1,0 +1,76 @@
+"""End to end: the xcat CLI on the synthetic default and on a slice of real data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from xcat.cli import main
+
+
+def run_cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def cold_ndcg(run_dir, method):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return metrics[method]["cold-start"]["metrics"]["NDCG@10"]
+
+
+def check_run_directory(run_dir):
+    for name in ("config.json", "metrics.json", "report.md", "metrics.png", "recommendations.csv"):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"popularity", "scratch", "full", "freeze", "reinit", "mapping"} <= set(metrics)
+    for method in metrics.values():
+        assert set(method) == {"all", "cold-start", "warm"}
+        assert method["all"]["users"] == method["cold-start"]["users"] + method["warm"]["users"]
+    assert (run_dir / "metrics.png").read_bytes()[:4] == b"\x89PNG"
+    report = (run_dir / "report.md").read_text()
+    assert "| scratch | cold-start |" in report and "gain % NDCG@10" in report
+    recs = pd.read_csv(run_dir / "recommendations.csv")
+    assert len(recs) > 0 and {"user", "rank", "item", "score", "because"} <= set(recs.columns)
+    assert (run_dir / "models" / "freeze" / "model.safetensors").is_file()
+
+
+def test_quickstart_on_the_builtin_synthetic_data(tmp_path):
+    out = run_cli("quickstart", "--out", tmp_path / "run", "--threads", 2)
+    assert "Target test, full ranking" in out and "Example recommendations" in out
+    check_run_directory(tmp_path / "run")
+    # the synthetic shop has tastes shared across categories: transfer must help cold-start users
+    assert cold_ndcg(tmp_path / "run", "full") > 1.3 * cold_ndcg(tmp_path / "run", "scratch")
+
+
+def test_quickstart_on_a_slice_of_real_amazon_data(tmp_path, data_dir):
+    run_dir = tmp_path / "amazon"
+    run_cli(
+        "quickstart", "--data", "amazon5:beauty:toys", "--data-dir", data_dir,
+        "--sample-users", 1500, "--epochs", 6, "--pretrain-epochs", 4,
+        "--threads", 2, "--out", run_dir,
+    )
+    check_run_directory(run_dir)
+    for strategy in ("full", "freeze", "reinit"):
+        assert cold_ndcg(run_dir, strategy) > cold_ndcg(run_dir, "scratch"), strategy
+
+
+def test_pretrain_transfer_evaluate_recommend_commands(tmp_path):
+    run_dir = tmp_path / "steps"
+    run_cli("pretrain", "--out", run_dir, "--epochs", 2, "--threads", 2)
+    assert (run_dir / "run.json").is_file()
+    for strategy in ("scratch", "freeze"):
+        run_cli("transfer", "--run", run_dir, "--strategy", strategy, "--epochs", 3)
+    out = run_cli("evaluate", "--run", run_dir)
+    assert "freeze" in out and (run_dir / "report.md").is_file()
+    out = run_cli("recommend", "--run", run_dir, "--strategy", "freeze", "--user", "user-000003", "-n", 3)
+    assert "user-000003" in out and "tgt-" in out
+
+
+def test_bad_data_spec_is_a_clear_error():
+    result = CliRunner().invoke(main, ["quickstart", "--data", "amazon5:beauty"])
+    assert result.exit_code != 0
+    assert "expected amazon5:SOURCE:TARGET" in result.output
