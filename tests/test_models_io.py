@@ -51,6 +51,9 @@ def test_round_trip_gives_identical_recommendations(trained, tmp_path):
     b = xcat.topn(m2.user_embeddings(users), m2.item_embeddings(), 10, candidates=cands)
     np.testing.assert_array_equal(a.indices, b.indices)
     np.testing.assert_array_equal(a.scores, b.scores)
+    m3 = xcat.load(tmp_path / "m")  # the top-level entry point, same model
+    c = xcat.topn(m3.user_embeddings(users), m3.item_embeddings(), 10, candidates=cands)
+    np.testing.assert_array_equal(a.indices, c.indices)
     sd, sd2 = m.state_dict(), m2.state_dict()
     assert sd.keys() == sd2.keys() and all(torch.equal(sd[k], sd2[k].to(sd[k].device)) for k in sd)
 

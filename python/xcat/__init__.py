@@ -1,10 +1,38 @@
 """xcat: cross-category product recommendation by transfer learning.
 
 ``import xcat`` is light (NumPy only), so a serving process can call
-:func:`xcat.topn` without PyTorch.
+:func:`xcat.topn` without PyTorch; :func:`xcat.load` imports the model
+layer (and PyTorch) on first use.
 """
+
+from typing import Any
 
 from xcat._xcat import __version__
 from xcat.kernels import TopN, cosine_similarity, default_threads, topn
 
-__all__ = ["TopN", "__version__", "cosine_similarity", "default_threads", "topn"]
+__all__ = ["TopN", "__version__", "cosine_similarity", "default_threads", "load", "topn"]
+
+
+def load(path: Any, **kwargs: Any) -> Any:
+    """Load a two-tower model saved with :func:`xcat.models.save`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The model directory (``model.safetensors``, ``config.json``,
+        ``vocab.json``).
+    **kwargs
+        Passed to :func:`xcat.models.load` (e.g. ``device="cuda"``).
+
+    Returns
+    -------
+    xcat.models.TwoTower
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`xcat.models.load`: missing files, incompatible versions.
+    """
+    from xcat.models import load as load_model
+
+    return load_model(path, **kwargs)
