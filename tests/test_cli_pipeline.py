@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
-
 from xcat.cli import main
 
 
@@ -49,9 +47,21 @@ def test_quickstart_on_the_builtin_synthetic_data(tmp_path):
 def test_quickstart_on_a_slice_of_real_amazon_data(tmp_path, data_dir):
     run_dir = tmp_path / "amazon"
     run_cli(
-        "quickstart", "--data", "amazon5:beauty:toys", "--data-dir", data_dir,
-        "--sample-users", 1500, "--epochs", 6, "--pretrain-epochs", 4,
-        "--threads", 2, "--out", run_dir,
+        "quickstart",
+        "--data",
+        "amazon5:beauty:toys",
+        "--data-dir",
+        data_dir,
+        "--sample-users",
+        1500,
+        "--epochs",
+        6,
+        "--pretrain-epochs",
+        4,
+        "--threads",
+        2,
+        "--out",
+        run_dir,
     )
     check_run_directory(run_dir)
     for strategy in ("full", "freeze", "reinit"):
@@ -66,7 +76,9 @@ def test_pretrain_transfer_evaluate_recommend_commands(tmp_path):
         run_cli("transfer", "--run", run_dir, "--strategy", strategy, "--epochs", 3)
     out = run_cli("evaluate", "--run", run_dir)
     assert "freeze" in out and (run_dir / "report.md").is_file()
-    out = run_cli("recommend", "--run", run_dir, "--strategy", "freeze", "--user", "user-000003", "-n", 3)
+    out = run_cli(
+        "recommend", "--run", run_dir, "--strategy", "freeze", "--user", "user-000003", "-n", 3
+    )
     assert "user-000003" in out and "tgt-" in out
 
 

@@ -9,14 +9,15 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
-
 from xcat.evaluate import evaluate_groups, popularity_topn, ranking_metrics
 
 
 def csr(rows, n_items, grades=None):
     indptr = np.cumsum([0] + [len(r) for r in rows])
     indices = np.array([i for r in rows for i in r], dtype=np.int64)
-    data = np.ones(len(indices)) if grades is None else np.array([g for r in grades for g in r], float)
+    data = (
+        np.ones(len(indices)) if grades is None else np.array([g for r in grades for g in r], float)
+    )
     return sp.csr_matrix((data, indices, indptr), shape=(len(rows), n_items))
 
 
@@ -62,7 +63,7 @@ def test_recall_denominator_option():
 def reference(rec, rel_sets, grades, k):
     """Plain loops, written independently of the vectorised code."""
     out = {"Recall": [], "NDCG": [], "HR": [], "Precision": [], "MAP": [], "MRR": []}
-    for row, relevant, g in zip(rec, rel_sets, grades):
+    for row, relevant, g in zip(rec, rel_sets, grades, strict=True):
         if not relevant:
             continue
         top = [i for i in row[:k]]
@@ -108,7 +109,9 @@ def cases(draw):
 @given(cases())
 def test_matches_independent_reference(case):
     rec, rel_sets, grades, n_items, k = case
-    rel = csr([sorted(g) for g in grades], n_items, grades=[[g[i] for i in sorted(g)] for g in grades])
+    rel = csr(
+        [sorted(g) for g in grades], n_items, grades=[[g[i] for i in sorted(g)] for g in grades]
+    )
     m = ranking_metrics(rec, rel, ks=(k,))
     ref = reference(rec, rel_sets, grades, k)
     assert m.n_users == sum(1 for s in rel_sets if s)

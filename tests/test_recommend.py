@@ -5,14 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
 from xcat.data.interactions import IdMap, UnknownIdWarning
 from xcat.recommend import Recommender
 
 # Items 0-2 are "beauty" (source), 3-5 "toys" (target); 2-D embeddings.
-ITEMS = np.array(
-    [[1, 0], [0, 1], [1, 1], [1, 0.1], [0.1, 1], [-1, -1]], dtype=np.float32
-)
+ITEMS = np.array([[1, 0], [0, 1], [1, 1], [1, 0.1], [0.1, 1], [-1, -1]], dtype=np.float32)
 CATS = ["beauty"] * 3 + ["toys"] * 3
 
 

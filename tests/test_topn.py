@@ -13,11 +13,10 @@ import time
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import xcat
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-import xcat
 from xcat import _xcat
 
 # ---------------------------------------------------------------- reference
@@ -157,11 +156,18 @@ def test_matches_float64_reference(problem, data, metric):
         items,
         n,
         metric=metric,
-        exclude=(np.cumsum([0] + [len(r) for r in exclude_rows]), [i for r in exclude_rows for i in r]),
+        exclude=(
+            np.cumsum([0] + [len(r) for r in exclude_rows]),
+            [i for r in exclude_rows for i in r],
+        ),
         candidates=candidates,
     )
     masked = mask_scores(reference_scores(users, items, metric), exclude_rows, candidates)
-    scale = 1.0 if metric == "cosine" else max(1.0, float(np.abs(masked[np.isfinite(masked)]).max(initial=1.0)))
+    scale = (
+        1.0
+        if metric == "cosine"
+        else max(1.0, float(np.abs(masked[np.isfinite(masked)]).max(initial=1.0)))
+    )
     assert_close_topn(got, masked, n, atol=2e-6 * scale * users.shape[1])
 
 
@@ -194,7 +200,9 @@ def test_cosine_similarity_matches_reference_and_topn_scores(problem):
     users, items, _ = problem
     dense = xcat.cosine_similarity(users, items)
     assert dense.dtype == np.float32 and dense.shape == (len(users), len(items))
-    np.testing.assert_allclose(dense, reference_scores(users, items, "cosine"), atol=2e-6 * users.shape[1])
+    np.testing.assert_allclose(
+        dense, reference_scores(users, items, "cosine"), atol=2e-6 * users.shape[1]
+    )
     top = xcat.topn(users, items, len(items))
     np.testing.assert_array_equal(np.take_along_axis(dense, top.indices, 1), top.scores)
 
@@ -282,7 +290,9 @@ def test_scipy_exclude_counts_every_stored_entry():
     got = xcat.topn(np.array([[1.0, 0.5, 0.2]]), items, 3, exclude=excl)
     np.testing.assert_array_equal(got.indices[0], [1, 2, -1])
     coo = sp.coo_matrix(([1.0], ([0], [1])), shape=(1, 3))
-    np.testing.assert_array_equal(xcat.topn(np.array([[1.0, 0.5, 0.2]]), items, 1, exclude=coo).indices, [[0]])
+    np.testing.assert_array_equal(
+        xcat.topn(np.array([[1.0, 0.5, 0.2]]), items, 1, exclude=coo).indices, [[0]]
+    )
 
 
 # ----------------------------------------------------------------- errors
@@ -295,15 +305,24 @@ GOOD_I = np.ones((4, 3), dtype=np.float32)
     ("kwargs", "match"),
     [
         (dict(users=np.array([[np.nan, 1, 1]])), "users: row 0 contains NaN"),
-        (dict(items=np.array([[1, 1, 1], [1, np.inf, 1]], dtype=np.float32)), "items: row 1 contains NaN or inf"),
+        (
+            dict(items=np.array([[1, 1, 1], [1, np.inf, 1]], dtype=np.float32)),
+            "items: row 1 contains NaN or inf",
+        ),
         (dict(items=np.ones((4, 2), dtype=np.float32)), "items: has d=2"),
         (dict(items=np.ones(3, dtype=np.float32)), "items: expected a 2-D array"),
         (dict(users=np.ones((2, 3, 1))), "users: expected a 1-D or 2-D array"),
-        (dict(users=np.ones((2, 3), dtype=np.int64)), "users: expected a real floating-point array"),
+        (
+            dict(users=np.ones((2, 3), dtype=np.int64)),
+            "users: expected a real floating-point array",
+        ),
         (dict(items=np.ones((4, 3), dtype=bool)), "items: expected a real floating-point array"),
         (dict(items=np.ones((4, 3), dtype=np.complex64)), "items: expected a real floating-point"),
         (dict(users=np.full((2, 3), 1e39)), "users: row 0 has values outside the float32 range"),
-        (dict(users=np.array([[1e-39, 0, 0]], np.float32)), "users: row 0 has norm 1.0.*e-39; cosine needs norms between 1e-30"),
+        (
+            dict(users=np.array([[1e-39, 0, 0]], np.float32)),
+            "users: row 0 has norm 1.0.*e-39; cosine needs norms between 1e-30",
+        ),
         (dict(items=np.array([[3e38] * 3], np.float32)), "items: row 0 has norm 5.19.*e38; cosine"),
         (
             dict(users=np.full((1, 3), 2.0), items=np.full((1, 3), 3e38, np.float32), metric="dot"),
@@ -316,7 +335,10 @@ GOOD_I = np.ones((4, 3), dtype=np.float32)
         (dict(exclude=sp.csr_matrix((3, 4))), r"exclude: expected shape \(2, 4\)"),
         (dict(exclude=([0, 1, 2], [0, 4])), "exclude: row 1 has item 4, outside 0..4"),
         (dict(exclude=([0, 1], [0])), "exclude: has 1 rows but users has 2"),
-        (dict(exclude=([0, 2, 1], [0])), "exclude: indptr must be non-decreasing; it is not at row 0"),
+        (
+            dict(exclude=([0, 2, 1], [0])),
+            "exclude: indptr must be non-decreasing; it is not at row 0",
+        ),
         (dict(exclude=[1, 2]), "exclude: expected a scipy.sparse matrix"),
         (dict(exclude=([0, 0, 1], [-1])), "exclude: row 1 has item -1"),
         (dict(candidates=[0, 4]), "candidates: item 4 is outside 0..4"),
@@ -346,13 +368,17 @@ def test_cosine_similarity_errors():
 
 def _child_topn(queue):
     rng = np.random.default_rng(3)
-    queue.put(xcat.topn(rng.standard_normal((64, 16)), rng.standard_normal((5000, 16)), 5).indices.sum())
+    queue.put(
+        xcat.topn(rng.standard_normal((64, 16)), rng.standard_normal((5000, 16)), 5).indices.sum()
+    )
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method is Linux-only here")
 def test_works_in_a_forked_child_after_use_in_parent():
     rng = np.random.default_rng(3)
-    expected = xcat.topn(rng.standard_normal((64, 16)), rng.standard_normal((5000, 16)), 5).indices.sum()
+    expected = xcat.topn(
+        rng.standard_normal((64, 16)), rng.standard_normal((5000, 16)), 5
+    ).indices.sum()
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_child_topn, args=(queue,))

@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import xcat
 from scipy.sparse.linalg import svds
 from test_topn import assert_close_topn, mask_scores, reference_scores
-
-import xcat
 
 
 @pytest.fixture(scope="module")

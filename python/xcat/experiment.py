@@ -269,7 +269,9 @@ def run_experiment(
         )
     info["strategy_seconds"] = timings
     info["total_seconds"] = round(time.perf_counter() - t_start, 1)
-    metrics = [m for m in ("HR@10", "NDCG@10", "Recall@10") if m in results["scratch"]["all"].values]
+    metrics = [
+        m for m in ("HR@10", "NDCG@10", "Recall@10") if m in results["scratch"]["all"].values
+    ]
     table = comparison_table(results, metrics or [f"NDCG@{max_k}"])
 
     recs = _example_recommendations(data, tdata, models, results, protocol)
@@ -280,7 +282,8 @@ def run_experiment(
             f"- command: `{command}`" if command else "",
             f"- data: {data!r}",
             f"- split: {protocol.info}",
-            f"- wall time: {info['total_seconds']:.0f} s (pretraining {info['pretrain_seconds']:.0f} s)",
+            f"- wall time: {info['total_seconds']:.0f} s "
+            f"(pretraining {info['pretrain_seconds']:.0f} s)",
         ]
         paths = write_report(
             out,
@@ -289,7 +292,9 @@ def run_experiment(
             config={
                 "experiment": dataclasses.asdict(cfg),
                 "model": dataclasses.asdict(model_config),
-                "train": train_config.to_dict() if hasattr(train_config, "to_dict") else str(train_config),
+                "train": train_config.to_dict()
+                if hasattr(train_config, "to_dict")
+                else str(train_config),
                 "info": info,
             },
             metrics=metrics,
@@ -339,7 +344,7 @@ def _example_recommendations(
 
 
 def format_table(table: pd.DataFrame) -> str:
-    """The comparison table as aligned text for a terminal."""
+    """Format the comparison table as aligned text for a terminal."""
     shown = table.copy()
     for col in shown.columns:
         if col.startswith("gain"):

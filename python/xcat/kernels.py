@@ -41,9 +41,7 @@ def _as_float32_matrix(x: Any, name: str, *, allow_1d: bool) -> tuple[np.ndarray
     """Return ``x`` as a C-contiguous float32 2-D array and whether it was 1-D."""
     arr = np.asarray(x)
     if arr.dtype.kind != "f":
-        raise ValueError(
-            f"{name}: expected a real floating-point array, got dtype {arr.dtype}"
-        )
+        raise ValueError(f"{name}: expected a real floating-point array, got dtype {arr.dtype}")
     was_1d = arr.ndim == 1 and allow_1d
     if was_1d:
         arr = arr.reshape(1, -1)

@@ -23,9 +23,7 @@ def _clustered(rng: np.random.Generator, rows: int, centers: np.ndarray) -> np.n
 @click.option("--items", "n_items", default=200_000, show_default=True, help="Catalogue size.")
 @click.option("--dim", default=64, show_default=True, help="Embedding dimension.")
 @click.option("-n", "--top", "n", default=10, show_default=True, help="Items per user.")
-@click.option(
-    "--metric", type=click.Choice(["cosine", "dot"]), default="cosine", show_default=True
-)
+@click.option("--metric", type=click.Choice(["cosine", "dot"]), default="cosine", show_default=True)
 @click.option("--threads", type=int, default=None, help="Worker threads [default: all CPUs].")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 def demo(
@@ -58,7 +56,8 @@ def demo(
     click.echo("\nfirst 3 users: item (score)")
     for u in range(min(3, n_users)):
         pairs = ", ".join(
-            f"{i} ({s:.3f})" for i, s in zip(result.indices[u, :5], result.scores[u, :5])
+            f"{i} ({s:.3f})"
+            for i, s in zip(result.indices[u, :5], result.scores[u, :5], strict=True)
         )
         click.echo(f"  user {u}: {pairs}{', ...' if n > 5 else ''}")
 

@@ -20,11 +20,15 @@ from typing import Any
 
 import click
 
-_SPEC_HELP = "synthetic | amazon5:SRC:TGT | cdrib:SRC:TGT | disencdr:SRC:TGT | douban:SRC:TGT | PATH"
+_SPEC_HELP = (
+    "synthetic | amazon5:SRC:TGT | cdrib:SRC:TGT | disencdr:SRC:TGT | douban:SRC:TGT | PATH"
+)
 
 
-def load_data(spec: str, data_dir: str | None, seed: int = 0, sample_users: int | None = None) -> Any:
-    """The CrossDomainData a ``--data`` spec names (see the module docstring)."""
+def load_data(
+    spec: str, data_dir: str | None, seed: int = 0, sample_users: int | None = None
+) -> Any:
+    """Load the CrossDomainData a ``--data`` spec names (see the module docstring)."""
     data = _load_data(spec, data_dir, seed)
     if sample_users is not None:
         from xcat.data.domains import sample_users as sample
@@ -50,12 +54,16 @@ def _load_data(spec: str, data_dir: str | None, seed: int) -> Any:
     if name in loaders:
         parts = rest.split(":")
         if len(parts) != 2 or not all(parts):
-            raise click.BadParameter(f"expected {name}:SOURCE:TARGET, got {spec!r}", param_hint="--data")
+            raise click.BadParameter(
+                f"expected {name}:SOURCE:TARGET, got {spec!r}", param_hint="--data"
+            )
         source = parts[0].split("+") if name == "amazon5" and "+" in parts[0] else parts[0]
         return loaders[name](source, parts[1], root=data_dir)
     path = Path(spec)
     if not path.exists():
-        raise click.BadParameter(f"{spec!r} is neither a known dataset nor a path ({_SPEC_HELP})", param_hint="--data")
+        raise click.BadParameter(
+            f"{spec!r} is neither a known dataset nor a path ({_SPEC_HELP})", param_hint="--data"
+        )
     found = [d for _, d in datasets.load_dataset_folder(path) if isinstance(d, CrossDomainData)]
     if not found:
         raise click.BadParameter(f"{spec}: no source/target pair found there", param_hint="--data")
@@ -64,10 +72,16 @@ def _load_data(spec: str, data_dir: str | None, seed: int) -> Any:
 
 def _common(f: Any) -> Any:
     options = [
-        click.option("--data", "data_spec", default="synthetic", show_default=True, help=_SPEC_HELP),
+        click.option(
+            "--data", "data_spec", default="synthetic", show_default=True, help=_SPEC_HELP
+        ),
         click.option("--data-dir", default=None, help="Folder of the shared datasets."),
-        click.option("--seed", default=0, show_default=True, help="Seed of the split and training."),
-        click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"),
+        click.option(
+            "--seed", default=0, show_default=True, help="Seed of the split and training."
+        ),
+        click.option(
+            "--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N"
+        ),
         click.option("--threads", type=int, default=None, help="CPU threads for PyTorch."),
         click.option(
             "--sample-users",
@@ -93,12 +107,33 @@ def _command_line() -> str:
 
 @click.command()
 @_common
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory [default: runs/quickstart-<time>].")
-@click.option("--strategies", default=None, help="Comma-separated subset of scratch,full,freeze,reinit,mapping.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run directory [default: runs/quickstart-<time>].",
+)
+@click.option(
+    "--strategies",
+    default=None,
+    help="Comma-separated subset of scratch,full,freeze,reinit,mapping.",
+)
 @click.option("--epochs", type=int, default=None, help="Most target epochs (early stopping).")
 @click.option("--pretrain-epochs", type=int, default=None, help="Source pretraining epochs.")
 @click.option("--dim", type=int, default=None, help="Embedding dimension.")
-def quickstart(data_spec, data_dir, seed, device, threads, sample_users, out, strategies, epochs, pretrain_epochs, dim):
+def quickstart(
+    data_spec,
+    data_dir,
+    seed,
+    device,
+    threads,
+    sample_users,
+    out,
+    strategies,
+    epochs,
+    pretrain_epochs,
+    dim,
+):
     """Pretrain on the source category, transfer to the target, compare, recommend.
 
     Runs every transfer strategy against the no-transfer baseline (scratch)
@@ -121,13 +156,19 @@ def quickstart(data_spec, data_dir, seed, device, threads, sample_users, out, st
     result = run_experiment(data, cfg, out_dir=out, echo=click.echo, command=_command_line())
     click.echo("\nTarget test, full ranking (gain % vs scratch, same user group):\n")
     click.echo(format_table(result.table))
-    click.echo(f"\nExample recommendations for cold-start users ({result.recommendations['strategy'].iloc[0] if len(result.recommendations) else '-'}):")
+    click.echo(
+        "\nExample recommendations for cold-start users "
+        f"({result.recommendations['strategy'].iloc[0] if len(result.recommendations) else '-'}):"
+    )
     for user, recs in result.recommendations.groupby("user", sort=False):
         click.echo(f"  {user}:")
         for row in recs.itertuples():
             because = ", ".join(map(str, row.because)) or "-"
             click.echo(f"    {row.rank}. {row.item}  score {row.score:.3f}  because of {because}")
-    click.echo(f"\nRun directory: {out} ({', '.join(p.name for p in result.paths.values())}); total {result.info['total_seconds']:.0f} s")
+    click.echo(
+        f"\nRun directory: {out} ({', '.join(p.name for p in result.paths.values())}); "
+        f"total {result.info['total_seconds']:.0f} s"
+    )
 
 
 def _protocol(run: dict[str, Any]) -> Any:
@@ -138,20 +179,33 @@ def _protocol(run: dict[str, Any]) -> Any:
     if order == "auto":
         order = "timestamp" if "timestamp" in data.target.data.columns else "row"
     return data, cold_start_protocol(
-        data, test_fraction=run["test_fraction"], valid_fraction=run["valid_fraction"], order=order, seed=run["seed"]
+        data,
+        test_fraction=run["test_fraction"],
+        valid_fraction=run["valid_fraction"],
+        order=order,
+        seed=run["seed"],
     )
 
 
 def _read_run(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "run.json"
     if not path.is_file():
-        raise click.BadParameter(f"{run_dir} has no run.json; create it with `xcat pretrain --out {run_dir}`", param_hint="--run")
+        raise click.BadParameter(
+            f"{run_dir} has no run.json; create it with `xcat pretrain --out {run_dir}`",
+            param_hint="--run",
+        )
     return json.loads(path.read_text())
 
 
 @click.command()
 @_common
-@click.option("--out", "run_dir", type=click.Path(path_type=Path), required=True, help="Run directory to create.")
+@click.option(
+    "--out",
+    "run_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Run directory to create.",
+)
 @click.option("--epochs", type=int, default=5, show_default=True, help="Source pretraining epochs.")
 @click.option("--dim", type=int, default=32, show_default=True)
 def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, epochs, dim):
@@ -160,11 +214,24 @@ def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, 
     from xcat.train import TrainConfig
     from xcat.transfer import pretrain as pretrain_model
 
-    run = {"data": data_spec, "data_dir": data_dir, "sample_users": sample_users, "seed": seed, "test_fraction": 0.2, "valid_fraction": 0.1, "order": "auto", "dim": dim, "device": device, "threads": threads}
+    run = {
+        "data": data_spec,
+        "data_dir": data_dir,
+        "sample_users": sample_users,
+        "seed": seed,
+        "test_fraction": 0.2,
+        "valid_fraction": 0.1,
+        "order": "auto",
+        "dim": dim,
+        "device": device,
+        "threads": threads,
+    }
     data, protocol = _protocol(run)
     vocab = protocol.data.vocab
     mc = vocab.model_config(dim=dim, embedding_dim=dim, hidden_dims=(2 * dim,), max_history=20)
-    tc = TrainConfig(epochs=epochs, batch_size=512, lr=5e-3, seed=seed, device=device, num_threads=threads)
+    tc = TrainConfig(
+        epochs=epochs, batch_size=512, lr=5e-3, seed=seed, device=device, num_threads=threads
+    )
     click.echo(f"{data!r}\npretraining on {len(protocol.data.source):,} source interactions...")
     model, fit = pretrain_model(protocol.data, model_config=mc, train_config=tc)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -174,9 +241,22 @@ def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, 
 
 
 @click.command()
-@click.option("--run", "run_dir", type=click.Path(path_type=Path, exists=True), required=True, help="Run directory from `xcat pretrain`.")
-@click.option("--strategy", type=click.Choice(["scratch", "full", "freeze", "reinit"]), required=True)
-@click.option("--freeze", "freeze_names", default=None, help="freeze: comma-separated parameter names/prefixes.")
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(path_type=Path, exists=True),
+    required=True,
+    help="Run directory from `xcat pretrain`.",
+)
+@click.option(
+    "--strategy", type=click.Choice(["scratch", "full", "freeze", "reinit"]), required=True
+)
+@click.option(
+    "--freeze",
+    "freeze_names",
+    default=None,
+    help="freeze: comma-separated parameter names/prefixes.",
+)
 @click.option("--epochs", type=int, default=10, show_default=True)
 def transfer(run_dir, strategy, freeze_names, epochs):
     """Transfer the pretrained model to the target category with one strategy."""
@@ -187,7 +267,15 @@ def transfer(run_dir, strategy, freeze_names, epochs):
     run = _read_run(run_dir)
     _, protocol = _protocol(run)
     pretrained = load(run_dir / "models" / "pretrained")
-    tc = TrainConfig(epochs=epochs, batch_size=512, lr=5e-3, patience=2, seed=run["seed"], device=run["device"], num_threads=run["threads"])
+    tc = TrainConfig(
+        epochs=epochs,
+        batch_size=512,
+        lr=5e-3,
+        patience=2,
+        seed=run["seed"],
+        device=run["device"],
+        num_threads=run["threads"],
+    )
     res = transfer_model(
         strategy,
         protocol.data,
@@ -195,7 +283,9 @@ def transfer(run_dir, strategy, freeze_names, epochs):
         train_config=tc,
         freeze=freeze_names.split(",") if freeze_names else None,
     )
-    save(res.model, run_dir / "models" / strategy, extra={"strategy": strategy, "frozen": res.frozen})
+    save(
+        res.model, run_dir / "models" / strategy, extra={"strategy": strategy, "frozen": res.frozen}
+    )
     click.echo(f"{res.spec.describe()}\nsaved {run_dir / 'models' / strategy}")
 
 
@@ -206,9 +296,8 @@ def evaluate(run_dir, ks):
     """Evaluate every model of a run against popularity and scratch; write the report."""
     import numpy as np
 
-    from xcat.evaluate import evaluate_groups, popularity_topn, write_report
+    from xcat.evaluate import comparison_table, evaluate_groups, popularity_topn, write_report
     from xcat.experiment import _binary, _groups, format_table
-    from xcat.evaluate import comparison_table
     from xcat.kernels import topn
     from xcat.models import load
 
@@ -220,16 +309,39 @@ def evaluate(run_dir, ks):
     rel = _binary(test.truth)
     vocab = protocol.data.vocab
     counts = np.bincount(vocab.encode(protocol.data.target_train).items, minlength=vocab.n_items)
-    pop = popularity_topn(counts, len(test.users), cut[-1], exclude=test.exclude, candidates=test.candidates)
-    results = {"popularity": evaluate_groups(pop.indices, rel, groups, cut, n_catalogue=len(test.candidates))}
+    pop = popularity_topn(
+        counts, len(test.users), cut[-1], exclude=test.exclude, candidates=test.candidates
+    )
+    results = {
+        "popularity": evaluate_groups(
+            pop.indices, rel, groups, cut, n_catalogue=len(test.candidates)
+        )
+    }
     for model_dir in sorted((run_dir / "models").iterdir()):
         if model_dir.name == "pretrained":
             continue
         model = load(model_dir)
-        top = topn(model.user_embeddings(test.users), model.item_embeddings(), cut[-1], exclude=test.exclude, candidates=test.candidates)
-        results[model_dir.name] = evaluate_groups(top.indices, rel, groups, cut, n_catalogue=len(test.candidates))
-    metrics = [f"{m}@{k}" for m in ("HR", "NDCG", "Recall") for k in cut if k == 10] or [f"NDCG@{cut[-1]}"]
-    paths = write_report(run_dir, results, title=f"xcat transfer: {data.name}", config=run, metrics=metrics, notes=[f"- command: `{_command_line()}`"])
+        top = topn(
+            model.user_embeddings(test.users),
+            model.item_embeddings(),
+            cut[-1],
+            exclude=test.exclude,
+            candidates=test.candidates,
+        )
+        results[model_dir.name] = evaluate_groups(
+            top.indices, rel, groups, cut, n_catalogue=len(test.candidates)
+        )
+    metrics = [f"{m}@{k}" for m in ("HR", "NDCG", "Recall") for k in cut if k == 10] or [
+        f"NDCG@{cut[-1]}"
+    ]
+    paths = write_report(
+        run_dir,
+        results,
+        title=f"xcat transfer: {data.name}",
+        config=run,
+        metrics=metrics,
+        notes=[f"- command: `{_command_line()}`"],
+    )
     click.echo(format_table(comparison_table(results, metrics)))
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
 
@@ -237,11 +349,22 @@ def evaluate(run_dir, ks):
 @click.command()
 @click.option("--run", "run_dir", type=click.Path(path_type=Path, exists=True), required=True)
 @click.option("--strategy", default="full", show_default=True, help="Which model of the run.")
-@click.option("--user", "users", multiple=True, required=True, help="Raw user id (repeat for several).")
+@click.option(
+    "--user", "users", multiple=True, required=True, help="Raw user id (repeat for several)."
+)
 @click.option("-n", "--top", "n", default=10, show_default=True)
-@click.option("--category", default=None, help="Only items of this category [default: the target category].")
-@click.option("--explain/--no-explain", default=True, show_default=True, help="Nearest items of the user's other categories.")
-@click.option("--unknown", type=click.Choice(["popular", "raise"]), default="popular", show_default=True)
+@click.option(
+    "--category", default=None, help="Only items of this category [default: the target category]."
+)
+@click.option(
+    "--explain/--no-explain",
+    default=True,
+    show_default=True,
+    help="Nearest items of the user's other categories.",
+)
+@click.option(
+    "--unknown", type=click.Choice(["popular", "raise"]), default="popular", show_default=True
+)
 def recommend(run_dir, strategy, users, n, category, explain, unknown):
     """Recommend target-category items to users with a trained model."""
     import numpy as np
@@ -256,7 +379,22 @@ def recommend(run_dir, strategy, users, n, category, explain, unknown):
     model = load(run_dir / "models" / strategy)
     vocab = protocol.data.vocab
     seen = vocab.encode(Interactions.concat([protocol.data.source, protocol.data.target_train]))
-    history = sp.csr_matrix((np.ones(len(seen.users)), (seen.users, seen.items)), shape=(vocab.n_users, vocab.n_items))
-    rec = Recommender(model.user_embeddings(), model.item_embeddings(), user_ids=vocab.users, item_ids=vocab.items, item_categories=vocab.item_categories(), history=history)
-    out = rec.recommend(list(users), n=n, category=category or list(protocol.data.target_domain), explain=explain, unknown=unknown)
+    history = sp.csr_matrix(
+        (np.ones(len(seen.users)), (seen.users, seen.items)), shape=(vocab.n_users, vocab.n_items)
+    )
+    rec = Recommender(
+        model.user_embeddings(),
+        model.item_embeddings(),
+        user_ids=vocab.users,
+        item_ids=vocab.items,
+        item_categories=vocab.item_categories(),
+        history=history,
+    )
+    out = rec.recommend(
+        list(users),
+        n=n,
+        category=category or list(protocol.data.target_domain),
+        explain=explain,
+        unknown=unknown,
+    )
     click.echo(out.drop(columns=["user_row", "item_row"]).to_string(index=False))

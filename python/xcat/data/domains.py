@@ -200,10 +200,8 @@ def select_domains(
 __all__ = ["CrossDomainData", "select_domains"]
 
 
-def sample_users(
-    data: CrossDomainData, n_other: int, *, seed: int = 0
-) -> CrossDomainData:
-    """A smaller copy: every overlapping user plus ``n_other`` others per domain.
+def sample_users(data: CrossDomainData, n_other: int, *, seed: int = 0) -> CrossDomainData:
+    """Keep every overlapping user plus ``n_other`` others per domain.
 
     For quick experiments and tests on large data. Overlapping users (the
     ones transfer learns from and is evaluated on) are all kept, with all

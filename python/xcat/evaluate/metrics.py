@@ -1,4 +1,4 @@
-"""Top-N ranking metrics over the full catalogue (no sampled negatives).
+r"""Top-N ranking metrics over the full catalogue (no sampled negatives).
 
 Definitions, for one user with relevant set ``R`` (held-out items, with
 graded relevance ``rel(i)``, 1 for implicit feedback) and recommended list
@@ -6,24 +6,24 @@ graded relevance ``rel(i)``, 1 for implicit feedback) and recommended list
 
 .. math::
 
-    \\mathrm{hits@K} = |L_{1..K} \\cap R|
+    \mathrm{hits@K} = |L_{1..K} \cap R|
 
-    \\mathrm{HR@K} = [\\mathrm{hits@K} > 0]
+    \mathrm{HR@K} = [\mathrm{hits@K} > 0]
 
-    \\mathrm{Precision@K} = \\mathrm{hits@K} / K
+    \mathrm{Precision@K} = \mathrm{hits@K} / K
 
-    \\mathrm{Recall@K} = \\mathrm{hits@K} / |R|
-        \\quad (\\text{or } / \\min(K, |R|) \\text{ with recall\\_denominator="min"})
+    \mathrm{Recall@K} = \mathrm{hits@K} / |R|
+        \quad (\text{or } / \min(K, |R|) \text{ with recall\_denominator="min"})
 
-    \\mathrm{F1@K} = 2 P R / (P + R) \\quad (0 \\text{ when } P + R = 0)
+    \mathrm{F1@K} = 2 P R / (P + R) \quad (0 \text{ when } P + R = 0)
 
-    \\mathrm{DCG@K} = \\sum_{j=1}^{K} (2^{rel(L_j)} - 1) / \\log_2(j + 1)
+    \mathrm{DCG@K} = \sum_{j=1}^{K} (2^{rel(L_j)} - 1) / \log_2(j + 1)
 
-    \\mathrm{NDCG@K} = \\mathrm{DCG@K} / \\mathrm{IDCG@K}
+    \mathrm{NDCG@K} = \mathrm{DCG@K} / \mathrm{IDCG@K}
 
-    \\mathrm{AP@K} = \\frac{1}{\\min(K, |R|)} \\sum_{j=1}^{K} \\mathrm{Precision@j}\\,[L_j \\in R]
+    \mathrm{AP@K} = \frac{1}{\min(K, |R|)} \sum_{j=1}^{K} \mathrm{Precision@j}\,[L_j \in R]
 
-    \\mathrm{MRR} = 1 / \\text{rank of the first relevant item in } L \\quad (0 \\text{ if none})
+    \mathrm{MRR} = 1 / \text{rank of the first relevant item in } L \quad (0 \text{ if none})
 
 IDCG@K is the DCG of the ideal list built from the ground truth: the user's
 relevant items sorted by grade (Järvelin & Kekäläinen, TOIS 2002; the
@@ -73,7 +73,7 @@ class RankingMetrics:
     per_user: dict[str, np.ndarray]
 
     def __getitem__(self, name: str) -> float:
-        """The mean value of metric ``name``, e.g. ``result["NDCG@10"]``."""
+        """Return the mean value of metric ``name``, e.g. ``result["NDCG@10"]``."""
         return self.values[name]
 
 
@@ -91,9 +91,7 @@ def _as_relevance(relevant: Any, n_users: int) -> sp.csr_matrix:
         )
     rel = sp.csr_matrix(relevant, dtype=np.float64)
     if rel.shape[0] != n_users:
-        raise ValueError(
-            f"relevant: has {rel.shape[0]} rows but recommended has {n_users} users"
-        )
+        raise ValueError(f"relevant: has {rel.shape[0]} rows but recommended has {n_users} users")
     rel.sum_duplicates()
     rel.sort_indices()
     rel.eliminate_zeros()  # a stored zero grade is not relevant
@@ -211,14 +209,18 @@ def ranking_metrics(
         denom = n_rel if recall_denominator == "relevant" else np.minimum(n_rel, k)
         recall = h / denom
         with np.errstate(invalid="ignore", divide="ignore"):
-            f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+            f1 = np.where(
+                precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0
+            )
         dcg = (gains[:, :k] * discount[:k]).sum(axis=1)
         idcg = (ideal[:, :k] * discount[:k]).sum(axis=1)
         ndcg = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
         prec_at_j = cum_hits[:, :k] / np.arange(1, k + 1)
         ap = (prec_at_j * hits[:, :k]).sum(axis=1) / np.minimum(k, n_rel)
         for name, v in zip(
-            METRIC_NAMES, (recall, ndcg, (h > 0).astype(np.float64), precision, f1, ap)
+            METRIC_NAMES,
+            (recall, ndcg, (h > 0).astype(np.float64), precision, f1, ap),
+            strict=True,
         ):
             per_user[f"{name}@{k}"] = v
         if n_catalogue is not None:

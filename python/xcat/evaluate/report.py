@@ -93,7 +93,7 @@ def _markdown(table: pd.DataFrame) -> str:
     lines = [header, rule]
     for row in table.itertuples(index=False):
         cells = []
-        for col, v in zip(table.columns, row):
+        for col, v in zip(table.columns, row, strict=True):
             if col.startswith("gain"):
                 cells.append("" if pd.isna(v) else f"{v:+.1f}")
             elif isinstance(v, float):
@@ -165,7 +165,7 @@ def _plot(table: pd.DataFrame, metrics: Sequence[str], path: Path, title: str) -
     methods = list(dict.fromkeys(table["method"]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
     width = 0.8 / max(len(methods), 1)
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], metrics, strict=True):
         for i, method in enumerate(methods):
             sub = table[table["method"] == method].set_index("group").reindex(groups)
             xs = [g + (i - (len(methods) - 1) / 2) * width for g in range(len(groups))]

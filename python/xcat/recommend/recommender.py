@@ -73,7 +73,9 @@ class Recommender:
                 f"item_categories: expected shape ({n_items},), got {self.item_categories.shape}"
             )
         if not sp.issparse(history) or history.shape != (n_users, n_items):
-            raise ValueError(f"history: expected a scipy.sparse matrix of shape ({n_users}, {n_items})")
+            raise ValueError(
+                f"history: expected a scipy.sparse matrix of shape ({n_users}, {n_items})"
+            )
         self.history = sp.csr_matrix(history)
         self.history.sort_indices()
         self.user_ids = user_ids
@@ -82,7 +84,7 @@ class Recommender:
         self._popularity = np.asarray(np.diff(self.history.tocsc().indptr), dtype=np.float64)
 
     def categories(self) -> list[Hashable]:
-        """The item categories, in order of first appearance."""
+        """Return the item categories, in order of first appearance."""
         return list(pd.unique(self.item_categories))
 
     def _candidates(self, category: Hashable | Iterable[Hashable] | None) -> np.ndarray | None:
@@ -92,7 +94,9 @@ class Recommender:
         known = set(self.categories())
         missing = [c for c in wanted if c not in known]
         if missing:
-            raise ValueError(f"category: {missing} not among the item categories {sorted(known, key=str)}")
+            raise ValueError(
+                f"category: {missing} not among the item categories {sorted(known, key=str)}"
+            )
         return np.flatnonzero(np.isin(self.item_categories, wanted))
 
     def recommend(
@@ -160,7 +164,9 @@ class Recommender:
                 exclude=exclude,
                 candidates=candidates,
             )
-            frames.append(self._frame(np.asarray(users, dtype=object)[known], known_rows, top, "model"))
+            frames.append(
+                self._frame(np.asarray(users, dtype=object)[known], known_rows, top, "model")
+            )
         if (~known).any():
             order = np.lexsort((np.arange(len(self._popularity)), -self._popularity))
             if candidates is not None:
@@ -176,7 +182,9 @@ class Recommender:
         out = pd.concat(frames, ignore_index=True) if frames else self._frame([], [], None, "")
         # Back to the caller's user order.
         position = {u: i for i, u in enumerate(dict.fromkeys(users))}
-        out = out.sort_values(["user", "rank"], key=lambda c: c.map(position) if c.name == "user" else c)
+        out = out.sort_values(
+            ["user", "rank"], key=lambda c: c.map(position) if c.name == "user" else c
+        )
         out = out.reset_index(drop=True)
         if explain:
             out = self._explain(out, category, explain_k)
@@ -221,7 +229,7 @@ class Recommender:
             # Top-k of each row of `sims`, ties to the lower history position:
             # the rows are the queries and the identity picks out their entries.
             best = topn(sims, np.eye(len(hist), dtype=np.float32), min(k, len(hist)), metric="dot")
-            for pos, idx, sc in zip(positions, best.indices, best.scores):
+            for pos, idx, sc in zip(positions, best.indices, best.scores, strict=True):
                 because[pos] = list(self.item_ids.decode(hist[idx]))
                 because_score[pos] = [float(x) for x in sc]
         out = out.copy()
