@@ -65,6 +65,13 @@ def _tokens(value: Any, column: str) -> list[str]:
     return [f"{column}={value}"]
 
 
+def _item_keys(df: pd.DataFrame, scoped: bool) -> pd.Series:
+    """Item keys of a table's rows: the raw id, or ``"<category>:<id>"`` when scoped."""
+    if not scoped:
+        return df[ITEM]
+    return df[CATEGORY].astype(str) + ":" + df[ITEM].astype(str)
+
+
 @dataclass(frozen=True, eq=False)
 class Vocab:
     """Row numbers of users, items, domains and item feature tokens.
@@ -86,6 +93,8 @@ class Vocab:
         ``"price=q3"``) -> row number; None when items have no features.
     item_features : numpy.ndarray of int64, shape (n_items, max_item_features)
         Feature rows of each item, padded with ``-1``.
+    scoped_items : bool
+        Items are keyed ``"<category>:<item>"`` (see the field comment).
     """
 
     users: IdMap
@@ -94,6 +103,11 @@ class Vocab:
     item_domains: np.ndarray
     features: IdMap | None
     item_features: np.ndarray
+    #: Whether item keys are ``"<category>:<item>"``: set when some raw item
+    #: id occurs in several categories, as with datasets whose item ids are
+    #: numbered per domain (DisenCDR, CDRIB, Douban), so that item 0 of one
+    #: category is never merged with item 0 of another.
+    scoped_items: bool = False
 
     @property
     def n_users(self) -> int:
@@ -141,8 +155,10 @@ class Vocab:
         Raises
         ------
         ValueError
-            If no table is given, a table is empty, an item appears in two
-            categories, or ``feature_columns`` names a column no items table has.
+            If no table is given, a table is empty, or ``feature_columns``
+            names a column no items table has. An item id found in several
+            categories is not an error: items are then keyed per category
+            (``scoped_items``).
         """
         if not parts:
             raise ValueError("parts: give at least one Interactions table")
@@ -153,8 +169,10 @@ class Vocab:
         if data.empty:
             raise ValueError("parts: the tables have no interactions")
         users = IdMap.from_values(data[USER], name="user")
-        first = data.drop_duplicates(ITEM)
-        items = IdMap(first[ITEM].to_numpy(), name="item")
+        per_category = data.drop_duplicates([ITEM, CATEGORY])
+        scoped = bool(per_category[ITEM].duplicated().any())
+        first = per_category.assign(key=_item_keys(per_category, scoped)).drop_duplicates("key")
+        items = IdMap(first["key"].to_numpy(), name="item")
         domains = tuple(str(c) for c in pd.unique(data[CATEGORY]))
         dom_of = {c: i for i, c in enumerate(domains)}
         item_domains = first[CATEGORY].astype(str).map(dom_of).to_numpy(dtype=np.int64)
@@ -177,7 +195,7 @@ class Vocab:
             for row, d in enumerate(item_domains):
                 per_item[row].append(f"category={domains[d]}")
         if item_table is not None and columns:
-            aligned = item_table.reindex(items.ids)
+            aligned = item_table.reindex(pd.Index(first[ITEM].to_numpy()))
             for col in columns:
                 values = aligned[col]
                 if pd.api.types.is_float_dtype(values) and price_buckets > 0:
@@ -188,14 +206,20 @@ class Vocab:
         width = max((len(t) for t in per_item), default=0)
         if width == 0:
             return cls(
-                users, items, domains, item_domains, None, np.zeros((len(items), 0), np.int64)
+                users,
+                items,
+                domains,
+                item_domains,
+                None,
+                np.zeros((len(items), 0), np.int64),
+                scoped,
             )
         features = IdMap.from_values([t for ts in per_item for t in ts], name="feature")
         codes = np.full((len(items), width), -1, dtype=np.int64)
         for row, ts in enumerate(per_item):
             if ts:
                 codes[row, : len(ts)] = features.encode(ts)
-        return cls(users, items, domains, item_domains, features, codes)
+        return cls(users, items, domains, item_domains, features, codes, scoped)
 
     def model_config(self, **kwargs: Any) -> TwoTowerConfig:
         """Return a :class:`TwoTowerConfig` sized for this vocabulary.
@@ -235,7 +259,7 @@ class Vocab:
         """
         df = inter.data
         users = self.users.encode(df[USER], unknown="raise")
-        items = self.items.encode(df[ITEM], unknown="raise")
+        items = self.items.encode(_item_keys(df, self.scoped_items), unknown="raise")
         ratings = df[RATING].to_numpy(dtype=np.float32) if RATING in df.columns else None
         return EncodedInteractions(users, items, self.item_domains[items], ratings)
 
@@ -328,6 +352,7 @@ class Vocab:
             "features": self.features.to_dict() if self.features is not None else None,
             "item_features": self.item_features.tolist(),
             "n_feature_slots": int(self.item_features.shape[1]),
+            "scoped_items": self.scoped_items,
         }
 
     @classmethod
@@ -357,6 +382,7 @@ class Vocab:
             item_domains=np.asarray(d["item_domains"], dtype=np.int64),
             features=IdMap.from_dict(d["features"]) if d["features"] is not None else None,
             item_features=feats,
+            scoped_items=bool(d.get("scoped_items", False)),
         )
 
     def to_json(self) -> str:
