@@ -10,7 +10,18 @@ from xcat.cli.demo import demo
 from xcat.cli.run import evaluate, pretrain, quickstart, recommend, transfer
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """A group that shows the library's input errors as one-line CLI errors."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (ValueError, FileNotFoundError) as e:
+            # Bad data, paths or options: the message already names the culprit.
+            raise click.ClickException(str(e)) from e
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xcat")
 def main() -> None:
     """Cross-category recommendation by transfer learning, with exact top-N retrieval."""

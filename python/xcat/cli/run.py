@@ -15,6 +15,7 @@ import json
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,15 @@ def _load_data(spec: str, data_dir: str | None, seed: int) -> Any:
     if not found:
         raise click.BadParameter(f"{spec}: no source/target pair found there", param_hint="--data")
     return found[0]
+
+
+def _resolved_data_dir(spec: str, data_dir: str | None) -> str | None:
+    """Return the data folder a dataset spec reads, as an absolute path (for run.json)."""
+    if spec.partition(":")[0] not in ("amazon5", "cdrib", "disencdr", "douban"):
+        return data_dir
+    from xcat.data.datasets import data_dir as find
+
+    return str(find(data_dir).resolve())
 
 
 def _common(f: Any) -> Any:
@@ -216,7 +226,7 @@ def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, 
 
     run = {
         "data": data_spec,
-        "data_dir": data_dir,
+        "data_dir": _resolved_data_dir(data_spec, data_dir),
         "sample_users": sample_users,
         "seed": seed,
         "test_fraction": 0.2,
@@ -348,7 +358,7 @@ def evaluate(run_dir, ks):
 
 @click.command()
 @click.option("--run", "run_dir", type=click.Path(path_type=Path, exists=True), required=True)
-@click.option("--strategy", default="full", show_default=True, help="Which model of the run.")
+@click.option("--strategy", required=True, help="Which model of the run (a folder of RUN/models).")
 @click.option(
     "--user", "users", multiple=True, required=True, help="Raw user id (repeat for several)."
 )
@@ -370,11 +380,17 @@ def recommend(run_dir, strategy, users, n, category, explain, unknown):
     import numpy as np
     import scipy.sparse as sp
 
-    from xcat.data.interactions import Interactions
+    from xcat.data.interactions import Interactions, UnknownIdWarning
     from xcat.models import load
     from xcat.recommend import Recommender
 
     run = _read_run(run_dir)
+    available = sorted(p.name for p in (run_dir / "models").iterdir() if p.name != "pretrained")
+    if strategy not in available:
+        raise click.BadParameter(
+            f"{strategy!r} is not in {run_dir / 'models'}; available: {available}",
+            param_hint="--strategy",
+        )
     _, protocol = _protocol(run)
     model = load(run_dir / "models" / strategy)
     vocab = protocol.data.vocab
@@ -390,11 +406,15 @@ def recommend(run_dir, strategy, users, n, category, explain, unknown):
         item_categories=vocab.item_categories(),
         history=history,
     )
-    out = rec.recommend(
-        list(users),
-        n=n,
-        category=category or list(protocol.data.target_domain),
-        explain=explain,
-        unknown=unknown,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnknownIdWarning)
+        out = rec.recommend(
+            list(users),
+            n=n,
+            category=category or list(protocol.data.target_domain),
+            explain=explain,
+            unknown=unknown,
+        )
+    for w in caught:
+        click.echo(f"note: {w.message}; they get the most popular items", err=True)
     click.echo(out.drop(columns=["user_row", "item_row"]).to_string(index=False))
