@@ -34,7 +34,13 @@ from xcat.evaluate import (
 from xcat.kernels import topn
 from xcat.recommend import Recommender
 
-__all__ = ["ExperimentConfig", "ExperimentResult", "run_experiment"]
+__all__ = [
+    "ExperimentConfig",
+    "ExperimentResult",
+    "TestEvaluator",
+    "build_recommender",
+    "run_experiment",
+]
 
 STRATEGIES = ("scratch", "full", "freeze", "reinit", "mapping")
 
@@ -127,6 +133,83 @@ class ExperimentResult:
     paths: dict[str, Path] = field(default_factory=dict)
 
 
+class TestEvaluator:
+    """Scores anything with ``user_embeddings`` / ``item_embeddings`` on a protocol's test set.
+
+    Full ranking of the target catalogue with :func:`xcat.topn` (each user's
+    training items excluded), metrics for the groups ``all``, ``cold-start``
+    and ``warm``.
+
+    Parameters
+    ----------
+    protocol : xcat.transfer.protocol.ColdStartProtocol
+    ks : sequence of int
+        Cut-offs.
+    """
+
+    def __init__(self, protocol: Any, ks: Sequence[int]) -> None:
+        self.test = protocol.test_all
+        self.ks = tuple(sorted({int(k) for k in ks}))
+        self.groups = _groups(self.test.users, protocol.test_cold.users)
+        self.relevant = _binary(self.test.truth)
+        vocab, target_train = protocol.data.vocab, protocol.data.target_train
+        self.train_counts = np.bincount(vocab.encode(target_train).items, minlength=vocab.n_items)
+
+    def _metrics(self, indices: np.ndarray) -> dict[str, RankingMetrics]:
+        return evaluate_groups(
+            indices, self.relevant, self.groups, self.ks, n_catalogue=len(self.test.candidates)
+        )
+
+    def model(self, model: Any) -> dict[str, RankingMetrics]:
+        """Metrics of one model, by user group."""
+        top = topn(
+            model.user_embeddings(self.test.users),
+            model.item_embeddings(),
+            self.ks[-1],
+            exclude=self.test.exclude,
+            candidates=self.test.candidates,
+        )
+        return self._metrics(top.indices)
+
+    def popularity(self) -> dict[str, RankingMetrics]:
+        """Metrics of the target-category popularity ranking, by user group."""
+        pop = popularity_topn(
+            self.train_counts,
+            len(self.test.users),
+            self.ks[-1],
+            exclude=self.test.exclude,
+            candidates=self.test.candidates,
+        )
+        return self._metrics(pop.indices)
+
+
+def build_recommender(model: Any, data: Any) -> Recommender:
+    """Build a :class:`~xcat.recommend.Recommender` for ``model`` on ``data``'s history.
+
+    Parameters
+    ----------
+    model
+        Anything with ``user_embeddings()`` and ``item_embeddings()`` over
+        ``data.vocab``.
+    data : xcat.transfer.TransferData
+        Its source and target training interactions are the history that
+        ``exclude_seen`` removes and explanations draw from.
+    """
+    vocab = data.vocab
+    seen = vocab.encode(Interactions.concat([data.source, data.target_train]))
+    history = sp.csr_matrix(
+        (np.ones(len(seen.users)), (seen.users, seen.items)), shape=(vocab.n_users, vocab.n_items)
+    )
+    return Recommender(
+        model.user_embeddings(),
+        model.item_embeddings(),
+        user_ids=vocab.users,
+        item_ids=vocab.items,
+        item_categories=vocab.item_categories(),
+        history=history,
+    )
+
+
 def _groups(users: np.ndarray, cold_users: np.ndarray) -> dict[str, np.ndarray]:
     cold = np.isin(users, cold_users)
     return {"all": np.ones(len(users), bool), "cold-start": cold, "warm": ~cold}
@@ -192,7 +275,7 @@ def run_experiment(
         order=order,
         seed=cfg.seed,
     )
-    tdata, test = protocol.data, protocol.test_all
+    tdata = protocol.data
     vocab = tdata.vocab
     info: dict[str, Any] = {"data": repr(data), "protocol": protocol.info, "order": order}
     echo(f"data: {data!r}")
@@ -213,30 +296,8 @@ def run_experiment(
         device=cfg.device,
         num_threads=cfg.threads,
     )
-    ks = tuple(sorted(set(cfg.ks)))
-    max_k = ks[-1]
-    groups = _groups(test.users, protocol.test_cold.users)
-    relevant = _binary(test.truth)
-    n_catalogue = len(test.candidates)
-
-    def evaluate_model(model: Any) -> dict[str, RankingMetrics]:
-        top = topn(
-            model.user_embeddings(test.users),
-            model.item_embeddings(),
-            max_k,
-            exclude=test.exclude,
-            candidates=test.candidates,
-        )
-        return evaluate_groups(top.indices, relevant, groups, ks, n_catalogue=n_catalogue)
-
-    results: dict[str, dict[str, RankingMetrics]] = {}
-    counts = np.bincount(vocab.encode(tdata.target_train).items, minlength=vocab.n_items)
-    pop = popularity_topn(
-        counts, len(test.users), max_k, exclude=test.exclude, candidates=test.candidates
-    )
-    results["popularity"] = evaluate_groups(
-        pop.indices, relevant, groups, ks, n_catalogue=n_catalogue
-    )
+    evaluator = TestEvaluator(protocol, cfg.ks)
+    results: dict[str, dict[str, RankingMetrics]] = {"popularity": evaluator.popularity()}
 
     echo(f"pretraining on the source category ({len(tdata.source):,} interactions)...")
     t = time.perf_counter()
@@ -261,7 +322,7 @@ def run_experiment(
         )
         timings[name] = round(time.perf_counter() - t, 1)
         models[name] = res.model
-        results[name] = evaluate_model(res.model)
+        results[name] = evaluator.model(res.model)
         r = results[name]["cold-start"]
         echo(
             f"  {name}: {timings[name]:.0f} s, cold-start NDCG@10 "
@@ -272,7 +333,7 @@ def run_experiment(
     metrics = [
         m for m in ("HR@10", "NDCG@10", "Recall@10") if m in results["scratch"]["all"].values
     ]
-    table = comparison_table(results, metrics or [f"NDCG@{max_k}"])
+    table = comparison_table(results, metrics or [f"NDCG@{evaluator.ks[-1]}"])
 
     recs = _example_recommendations(data, tdata, models, results, protocol)
     paths: dict[str, Path] = {}
@@ -322,21 +383,8 @@ def _example_recommendations(
         (s for s in models if s != "pretrained"),
         key=lambda s: results[s]["cold-start"].values.get("NDCG@10", 0.0),
     )
-    model = models[best]
+    rec = build_recommender(models[best], tdata)
     vocab = tdata.vocab
-    seen = Interactions.concat([tdata.source, tdata.target_train])
-    enc = vocab.encode(seen)
-    history = sp.csr_matrix(
-        (np.ones(len(enc.users)), (enc.users, enc.items)), shape=(vocab.n_users, vocab.n_items)
-    )
-    rec = Recommender(
-        model.user_embeddings(),
-        model.item_embeddings(),
-        user_ids=vocab.users,
-        item_ids=vocab.items,
-        item_categories=vocab.item_categories(),
-        history=history,
-    )
     cold = vocab.users.decode(protocol.test_cold.users[:n_users])
     out = rec.recommend(list(cold), n=n, category=list(tdata.target_domain), explain=True)
     out.insert(0, "strategy", best)

@@ -304,43 +304,18 @@ def transfer(run_dir, strategy, freeze_names, epochs):
 @click.option("--k", "ks", default="5,10,20", show_default=True, help="Cut-offs.")
 def evaluate(run_dir, ks):
     """Evaluate every model of a run against popularity and scratch; write the report."""
-    import numpy as np
-
-    from xcat.evaluate import comparison_table, evaluate_groups, popularity_topn, write_report
-    from xcat.experiment import _binary, _groups, format_table
-    from xcat.kernels import topn
+    from xcat.evaluate import comparison_table, write_report
+    from xcat.experiment import TestEvaluator, format_table
     from xcat.models import load
 
     run = _read_run(run_dir)
     data, protocol = _protocol(run)
-    test = protocol.test_all
-    cut = tuple(sorted({int(k) for k in ks.split(",")}))
-    groups = _groups(test.users, protocol.test_cold.users)
-    rel = _binary(test.truth)
-    vocab = protocol.data.vocab
-    counts = np.bincount(vocab.encode(protocol.data.target_train).items, minlength=vocab.n_items)
-    pop = popularity_topn(
-        counts, len(test.users), cut[-1], exclude=test.exclude, candidates=test.candidates
-    )
-    results = {
-        "popularity": evaluate_groups(
-            pop.indices, rel, groups, cut, n_catalogue=len(test.candidates)
-        )
-    }
+    evaluator = TestEvaluator(protocol, [int(k) for k in ks.split(",")])
+    cut = evaluator.ks
+    results = {"popularity": evaluator.popularity()}
     for model_dir in sorted((run_dir / "models").iterdir()):
-        if model_dir.name == "pretrained":
-            continue
-        model = load(model_dir)
-        top = topn(
-            model.user_embeddings(test.users),
-            model.item_embeddings(),
-            cut[-1],
-            exclude=test.exclude,
-            candidates=test.candidates,
-        )
-        results[model_dir.name] = evaluate_groups(
-            top.indices, rel, groups, cut, n_catalogue=len(test.candidates)
-        )
+        if model_dir.name != "pretrained":
+            results[model_dir.name] = evaluator.model(load(model_dir))
     metrics = [f"{m}@{k}" for m in ("HR", "NDCG", "Recall") for k in cut if k == 10] or [
         f"NDCG@{cut[-1]}"
     ]
@@ -377,12 +352,9 @@ def evaluate(run_dir, ks):
 )
 def recommend(run_dir, strategy, users, n, category, explain, unknown):
     """Recommend target-category items to users with a trained model."""
-    import numpy as np
-    import scipy.sparse as sp
-
-    from xcat.data.interactions import Interactions, UnknownIdWarning
+    from xcat.data.interactions import UnknownIdWarning
+    from xcat.experiment import build_recommender
     from xcat.models import load
-    from xcat.recommend import Recommender
 
     run = _read_run(run_dir)
     available = sorted(p.name for p in (run_dir / "models").iterdir() if p.name != "pretrained")
@@ -392,20 +364,7 @@ def recommend(run_dir, strategy, users, n, category, explain, unknown):
             param_hint="--strategy",
         )
     _, protocol = _protocol(run)
-    model = load(run_dir / "models" / strategy)
-    vocab = protocol.data.vocab
-    seen = vocab.encode(Interactions.concat([protocol.data.source, protocol.data.target_train]))
-    history = sp.csr_matrix(
-        (np.ones(len(seen.users)), (seen.users, seen.items)), shape=(vocab.n_users, vocab.n_items)
-    )
-    rec = Recommender(
-        model.user_embeddings(),
-        model.item_embeddings(),
-        user_ids=vocab.users,
-        item_ids=vocab.items,
-        item_categories=vocab.item_categories(),
-        history=history,
-    )
+    rec = build_recommender(load(run_dir / "models" / strategy), protocol.data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownIdWarning)
         out = rec.recommend(
