@@ -24,8 +24,14 @@ def lines(path, rows, newline="\n"):
 
 def test_data_dir_from_env_or_argument(tmp_path, monkeypatch):
     monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
+    checkout = tmp_path / "work" / "repo"
+    checkout.mkdir(parents=True)
+    monkeypatch.chdir(checkout)  # no ../shared/data next to it
     with pytest.raises(ValueError, match="set the environment variable XCAT_DATA_DIR"):
         datasets.data_dir()
+    sibling = tmp_path / "work" / "shared" / "data"
+    sibling.mkdir(parents=True)
+    assert datasets.data_dir() == sibling  # the checkout-next-to-shared layout
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path))
     assert datasets.data_dir() == tmp_path
     with pytest.raises(FileNotFoundError):
