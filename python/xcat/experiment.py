@@ -23,7 +23,6 @@ import pandas as pd
 import scipy.sparse as sp
 
 from xcat.data.domains import CrossDomainData
-from xcat.data.interactions import Interactions
 from xcat.evaluate import (
     RankingMetrics,
     comparison_table,
@@ -196,9 +195,13 @@ def build_recommender(model: Any, data: Any) -> Recommender:
         ``exclude_seen`` removes and explanations draw from.
     """
     vocab = data.vocab
-    seen = vocab.encode(Interactions.concat([data.source, data.target_train]))
+    # Encoded separately: the two tables may describe an item listed in both
+    # categories differently, which Interactions.concat rightly refuses.
+    parts = [vocab.encode(data.source), vocab.encode(data.target_train)]
+    users = np.concatenate([p.users for p in parts])
+    items = np.concatenate([p.items for p in parts])
     history = sp.csr_matrix(
-        (np.ones(len(seen.users)), (seen.users, seen.items)), shape=(vocab.n_users, vocab.n_items)
+        (np.ones(len(users)), (users, items)), shape=(vocab.n_users, vocab.n_items)
     )
     return Recommender(
         model.user_embeddings(),

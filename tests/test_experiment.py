@@ -1,0 +1,44 @@
+"""Pieces of the end-to-end experiment that the CLI shares."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from xcat.data.domains import CrossDomainData
+from xcat.data.interactions import Interactions
+from xcat.data.synthetic import make_cross_category
+from xcat.experiment import build_recommender
+from xcat.transfer.protocol import cold_start_protocol
+
+
+class RandomModel:
+    def __init__(self, vocab):
+        rng = np.random.default_rng(0)
+        self.users = rng.standard_normal((vocab.n_users, 4)).astype(np.float32)
+        self.items = rng.standard_normal((vocab.n_items, 4)).astype(np.float32)
+
+    def user_embeddings(self, users=None):
+        return self.users if users is None else self.users[users]
+
+    def item_embeddings(self, items=None):
+        return self.items if items is None else self.items[items]
+
+
+def test_recommender_for_an_item_listed_in_both_categories():
+    # Like one ASIN in Amazon Sports and Toys: same id, different item-table rows.
+    data = make_cross_category(n_users=300, n_source_items=60, n_target_items=40, seed=1)
+    shared = data.source.data["item"].iloc[0]
+    target = data.target.data.copy()
+    old = target["item"].iloc[0]
+    target.loc[target["item"] == old, "item"] = shared
+    items = data.target.items.rename(index={old: shared})
+    items.loc[shared, "brand"] = "another-brand"
+    data = CrossDomainData(data.source, Interactions(target, items=items), name="shared-item")
+    protocol = cold_start_protocol(data, order="timestamp", seed=0)
+    vocab = protocol.data.vocab
+    rec = build_recommender(RandomModel(vocab), protocol.data)
+    user = vocab.users.decode([0])[0]
+    out = rec.recommend([user], n=5, category="clothing")
+    assert len(out) == 5 and out["item"].str.startswith("clothing:").all()
+    assert pd.Series(vocab.items.ids).str.endswith(f":{shared}").sum() == 2
