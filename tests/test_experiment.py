@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from xcat.data.domains import CrossDomainData
 from xcat.data.interactions import Interactions
 from xcat.data.synthetic import make_cross_category
