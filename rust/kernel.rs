@@ -438,24 +438,6 @@ fn is_finite_generic(row: &[f32]) -> bool {
     acc.iter().sum::<f32>() + tail == 0.0
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn inverse_norm_avx512(row: &[f32]) -> Result<f32, RowIssue> {
-    inverse_norm_generic(row)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn inverse_norm_avx2(row: &[f32]) -> Result<f32, RowIssue> {
-    inverse_norm_generic(row)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn is_finite_avx512(row: &[f32]) -> bool {
-    is_finite_generic(row)
-}
-
 /// Score scales of `rows` (each `d` long) into `out`: the inverse norm
 /// (cosine) or 1 (dot). The loop sits inside one target-feature function so
 /// it vectorises and nothing is called per row.
@@ -502,8 +484,9 @@ unsafe fn row_scales_avx2(
     row_scales_generic(cosine, rows, d, out)
 }
 
-/// Score scale of each row, as [`inverse_norm`] (cosine) or 1 after a
-/// finiteness check (dot), written to `out[..rows.len()]`.
+/// Score scale of each row: `1/|row|` in f32 from an f64 sum, 0 for a zero
+/// row (cosine), or 1 after a finiteness check (dot); the same value on every
+/// instruction set, written to `out[..rows.len()]`.
 ///
 /// # Errors
 /// The position in `rows` of the first row that cannot be scored, and why.
@@ -526,32 +509,5 @@ pub unsafe fn row_scales(
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => row_scales_avx2(cosine, rows, d, out),
         _ => row_scales_generic(cosine, rows, d, out),
-    }
-}
-
-/// `1/|row|` in f32 from an f64 sum (0 for a zero row); the same value on
-/// every instruction set.
-///
-/// # Errors
-/// A NaN or infinity, or a non-zero norm outside [`MIN_NORM`, `MAX_NORM`].
-#[inline]
-pub fn inverse_norm(isa: Isa, row: &[f32]) -> Result<f32, RowIssue> {
-    match isa {
-        // SAFETY: callers only pass an `isa` that `supported()` accepted.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { inverse_norm_avx512(row) },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { inverse_norm_avx2(row) },
-        _ => inverse_norm_generic(row),
-    }
-}
-
-/// Whether every value of `row` is finite.
-#[inline]
-pub fn is_finite(isa: Isa, row: &[f32]) -> bool {
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { is_finite_avx512(row) },
-        _ => is_finite_generic(row),
     }
 }

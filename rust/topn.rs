@@ -120,17 +120,16 @@ impl PackedUsers {
         let d = users.cols;
         let panels = users.rows.div_ceil(mr);
         let mut data = vec![0f32; panels * d * mr];
-        for u in 0..users.rows {
-            let row = users.row(u);
-            let scale = match metric {
-                Metric::Cosine => kernel::inverse_norm(isa, row),
-                Metric::Dot if kernel::is_finite(isa, row) => Ok(1.0),
-                Metric::Dot => Err(RowIssue::NonFinite),
-            }
-            .map_err(|issue| row_error(arg, u, issue))?;
+        let rows: Vec<*const f32> = (0..users.rows).map(|u| users.row(u).as_ptr()).collect();
+        let mut scales = vec![0f32; users.rows];
+        // SAFETY: `isa` was checked by `resolve_isa`; every pointer is a row of
+        // `users`, `d` long; `scales` is as long as `rows`.
+        unsafe { kernel::row_scales(isa, metric == Metric::Cosine, &rows, d, &mut scales) }
+            .map_err(|(u, issue)| row_error(arg, u, issue))?;
+        for (u, &scale) in scales.iter().enumerate() {
             let (p, i) = (u / mr, u % mr);
             let panel = &mut data[p * d * mr..(p + 1) * d * mr];
-            for (k, &x) in row.iter().enumerate() {
+            for (k, &x) in users.row(u).iter().enumerate() {
                 panel[k * mr + i] = x * scale;
             }
         }
@@ -516,14 +515,11 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
     if n == 0 || u == 0 || eligible == 0 {
         // Still validate every item row, as a call with work would.
         if eligible > 0 && u == 0 {
-            for r in 0..items.rows {
-                if !kernel::is_finite(isa, items.row(r)) {
-                    return Err(XcatError::NonFinite {
-                        arg: "items",
-                        row: r,
-                    });
-                }
-            }
+            let rows: Vec<*const f32> = (0..items.rows).map(|r| items.row(r).as_ptr()).collect();
+            let mut scales = vec![0f32; items.rows];
+            // SAFETY: as in `PackedUsers::new`, for the rows of `items`.
+            unsafe { kernel::row_scales(isa, false, &rows, items.cols, &mut scales) }
+                .map_err(|(r, issue)| row_error("items", r, issue))?;
         }
         return Ok(out);
     }
