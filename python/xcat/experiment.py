@@ -102,6 +102,47 @@ class ExperimentConfig:
         if self.order not in ("auto", "timestamp", "row"):
             raise ValueError(f"order: expected 'auto', 'timestamp' or 'row', got {self.order!r}")
 
+    def split(self, data: CrossDomainData) -> Any:
+        """Split ``data`` by :func:`~xcat.transfer.protocol.cold_start_protocol`.
+
+        ``order="auto"`` means by timestamp when the target has one, else by row.
+        """
+        from xcat.transfer.protocol import cold_start_protocol
+
+        order = self.order
+        if order == "auto":
+            order = "timestamp" if "timestamp" in data.target.data.columns else "row"
+        return cold_start_protocol(
+            data,
+            test_fraction=self.test_fraction,
+            valid_fraction=self.valid_fraction,
+            order=order,
+            seed=self.seed,
+        )
+
+    def model_config(self, vocab: Any) -> Any:
+        """Return the two-tower configuration for ``vocab`` (width ``dim``, 20 history items)."""
+        return vocab.model_config(
+            dim=self.dim, embedding_dim=self.dim, hidden_dims=(2 * self.dim,), max_history=20
+        )
+
+    def train_config(self) -> Any:
+        """Return the target-phase :class:`~xcat.train.TrainConfig`.
+
+        Pretraining replaces ``epochs`` with ``pretrain_epochs``.
+        """
+        from xcat.train import TrainConfig
+
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            patience=self.patience,
+            seed=self.seed,
+            device=self.device,
+            num_threads=self.threads,
+        )
+
 
 @dataclass
 class ExperimentResult:
@@ -260,45 +301,24 @@ def run_experiment(
     import torch
 
     from xcat.models import save as save_model
-    from xcat.train import TrainConfig
     from xcat.transfer import pretrain, transfer
-    from xcat.transfer.protocol import cold_start_protocol
 
     cfg = config or ExperimentConfig()
     t_start = time.perf_counter()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    order = cfg.order
-    if order == "auto":
-        order = "timestamp" if "timestamp" in data.target.data.columns else "row"
-    protocol = cold_start_protocol(
-        data,
-        test_fraction=cfg.test_fraction,
-        valid_fraction=cfg.valid_fraction,
-        order=order,
-        seed=cfg.seed,
-    )
+    protocol = cfg.split(data)
     tdata = protocol.data
     vocab = tdata.vocab
-    info: dict[str, Any] = {"data": repr(data), "protocol": protocol.info, "order": order}
+    info: dict[str, Any] = {"data": repr(data), "protocol": protocol.info}
     echo(f"data: {data!r}")
     echo(
         f"split: {protocol.info['cold_test_users']:,} cold-start test users, "
         f"{protocol.info['warm_test_users']:,} warm test users, "
         f"{protocol.info['target_items']:,} target items ranked"
     )
-    model_config = vocab.model_config(
-        dim=cfg.dim, embedding_dim=cfg.dim, hidden_dims=(2 * cfg.dim,), max_history=20
-    )
-    train_config = TrainConfig(
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        patience=cfg.patience,
-        seed=cfg.seed,
-        device=cfg.device,
-        num_threads=cfg.threads,
-    )
+    model_config = cfg.model_config(vocab)
+    train_config = cfg.train_config()
     evaluator = TestEvaluator(protocol, cfg.ks)
     results: dict[str, dict[str, RankingMetrics]] = {"popularity": evaluator.popularity()}
 

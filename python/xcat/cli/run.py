@@ -11,6 +11,7 @@ A run directory holds ``run.json`` (how to rebuild the split), models under
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import sys
@@ -181,20 +182,18 @@ def quickstart(
     )
 
 
-def _protocol(run: dict[str, Any]) -> Any:
-    from xcat.transfer.protocol import cold_start_protocol
+def _experiment(run: dict[str, Any]) -> Any:
+    """Return the ExperimentConfig a run directory's ``run.json`` records."""
+    from xcat.experiment import ExperimentConfig
 
-    data = load_data(run["data"], run.get("data_dir"), run["seed"], run.get("sample_users"))
-    order = run.get("order", "auto")
-    if order == "auto":
-        order = "timestamp" if "timestamp" in data.target.data.columns else "row"
-    return data, cold_start_protocol(
-        data,
-        test_fraction=run["test_fraction"],
-        valid_fraction=run["valid_fraction"],
-        order=order,
-        seed=run["seed"],
-    )
+    return ExperimentConfig(**run["experiment"])
+
+
+def _protocol(run: dict[str, Any]) -> Any:
+    """Rebuild the run's data and its cold-start split exactly (same data, same seed)."""
+    cfg = _experiment(run)
+    data = load_data(run["data"], run.get("data_dir"), cfg.seed, run.get("sample_users"))
+    return data, cfg.split(data)
 
 
 def _read_run(run_dir: Path) -> dict[str, Any]:
@@ -221,27 +220,18 @@ def _read_run(run_dir: Path) -> dict[str, Any]:
 def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, epochs, dim):
     """Split the data (cold-start protocol) and pretrain on the source category."""
     from xcat.models import save
-    from xcat.train import TrainConfig
     from xcat.transfer import pretrain as pretrain_model
 
+    cfg = _config(seed=seed, device=device, threads=threads, dim=dim, pretrain_epochs=epochs)
     run = {
         "data": data_spec,
         "data_dir": _resolved_data_dir(data_spec, data_dir),
         "sample_users": sample_users,
-        "seed": seed,
-        "test_fraction": 0.2,
-        "valid_fraction": 0.1,
-        "order": "auto",
-        "dim": dim,
-        "device": device,
-        "threads": threads,
+        "experiment": dataclasses.asdict(cfg),
     }
     data, protocol = _protocol(run)
-    vocab = protocol.data.vocab
-    mc = vocab.model_config(dim=dim, embedding_dim=dim, hidden_dims=(2 * dim,), max_history=20)
-    tc = TrainConfig(
-        epochs=epochs, batch_size=512, lr=5e-3, seed=seed, device=device, num_threads=threads
-    )
+    mc = cfg.model_config(protocol.data.vocab)
+    tc = cfg.train_config().replace(epochs=epochs)
     click.echo(f"{data!r}\npretraining on {len(protocol.data.source):,} source interactions...")
     model, fit = pretrain_model(protocol.data, model_config=mc, train_config=tc)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -271,21 +261,12 @@ def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, 
 def transfer(run_dir, strategy, freeze_names, epochs):
     """Transfer the pretrained model to the target category with one strategy."""
     from xcat.models import load, save
-    from xcat.train import TrainConfig
     from xcat.transfer import transfer as transfer_model
 
     run = _read_run(run_dir)
     _, protocol = _protocol(run)
     pretrained = load(run_dir / "models" / "pretrained")
-    tc = TrainConfig(
-        epochs=epochs,
-        batch_size=512,
-        lr=5e-3,
-        patience=2,
-        seed=run["seed"],
-        device=run["device"],
-        num_threads=run["threads"],
-    )
+    tc = _experiment(run).train_config().replace(epochs=epochs)
     res = transfer_model(
         strategy,
         protocol.data,
