@@ -24,6 +24,13 @@ numpy          normalised vectors; users in blocks whose score block stays
                under ``--block-mb``; ``matmul`` + ``argpartition`` + sort of the
                n best (ties to the lower index).
 torch          the same with torch (CPU) tensors: ``matmul`` + ``topk``.
+torch-cuda     the same on a CUDA GPU (run only where torch sees one). Items are
+               uploaded and normalised once (item prep, untimed); each timed
+               call copies the users host->device, normalises them, runs the
+               blocked ``matmul`` + ``topk`` (blocks under ``--gpu-block-mb``)
+               and copies indices and scores back to the host, which
+               synchronises. The notes give the GPU-side part alone (CUDA
+               events) and the GPU memory peak. fp32 throughout (TF32 off).
 faiss-default  ``IndexFlatIP`` on ``faiss.normalize_L2``-ed copies, faiss's
                default settings.
 faiss-blas     the same with ``faiss.cvar.distance_compute_blas_threshold = 0``
@@ -97,6 +104,7 @@ METHODS = {
     "xcat-dot": ("xcat.topn dot, normalised items", "xcat"),
     "numpy": ("numpy matmul + argpartition", "numpy"),
     "torch": ("torch matmul + topk", "torch"),
+    "torch-cuda": ("torch matmul + topk, CUDA GPU", "torch.cuda"),
     "faiss-default": ("faiss IndexFlatIP, defaults", "faiss"),
     "faiss-blas": ("faiss IndexFlatIP, BLAS forced", "faiss"),
     "sgemm-numpy": ("sgemm alone (ceiling), numpy", "numpy"),
@@ -156,6 +164,12 @@ def parse_args(argv=None):
         type=float,
         default=None,
         help="max size of one users x items score block, MB (default 256, quick 1)",
+    )
+    parser.add_argument(
+        "--gpu-block-mb",
+        type=float,
+        default=2048.0,
+        help="max size of one users x items score block on the GPU (torch-cuda), MB",
     )
     parser.add_argument("--seed", type=int, default=0, help="data seed")
     parser.add_argument(
@@ -430,11 +444,57 @@ def prepare_sgemm_torch(users, items, shape, config):
     return run, [f"{rows} users/block"]
 
 
+def prepare_torch_cuda(users, items, shape, config):
+    """Items to the GPU and normalised once; per call: users host->device, blocked
+    matmul + topk on the GPU, results device->host (timed end to end)."""
+    import torch
+    import torch.nn.functional as F
+
+    device = torch.device("cuda")
+    items_n = F.normalize(torch.from_numpy(items).to(device), dim=1)
+    rows = block_rows(shape.users, shape.items, config["gpu_block_mb"])
+    buffer = torch.empty((rows, shape.items), dtype=torch.float32, device=device)
+    indices = torch.empty((shape.users, shape.n), dtype=torch.int64, device=device)
+    scores = torch.empty((shape.users, shape.n), dtype=torch.float32, device=device)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    gpu_ms = []
+
+    def run():
+        users_n = F.normalize(torch.from_numpy(users).to(device), dim=1)
+        begin = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        begin.record()
+        for start in range(0, shape.users, rows):
+            stop = min(shape.users, start + rows)
+            block = torch.matmul(users_n[start:stop], items_n.T, out=buffer[: stop - start])
+            top = torch.topk(block, shape.n, dim=1, largest=True, sorted=True)
+            scores[start:stop] = top.values
+            indices[start:stop] = top.indices
+        end.record()
+        result = indices.cpu().numpy(), scores.cpu().numpy()  # the copies synchronise
+        gpu_ms.append(begin.elapsed_time(end))
+        return result
+
+    def after_notes():
+        timed = gpu_ms[1:] or gpu_ms  # the first call is the untimed warm-up
+        return [
+            f"of which matmul + topk on the GPU {statistics.median(timed):.3g} ms (CUDA events); "
+            "the rest is users H2D, normalising, results D2H, Python",
+            f"GPU peak {torch.cuda.max_memory_allocated() / 2**20:,.0f} MB allocated",
+        ]
+
+    run.after_notes = after_notes
+    name = torch.cuda.get_device_name(device)
+    return run, [f"{name}", f"{rows} users/block"]
+
+
 PREPARE = {
     "xcat": prepare_xcat,
     "xcat-dot": prepare_xcat_dot,
     "numpy": prepare_numpy,
     "torch": prepare_torch,
+    "torch-cuda": prepare_torch_cuda,
     "faiss-default": prepare_faiss_default,
     "faiss-blas": prepare_faiss_blas,
     "sgemm-numpy": prepare_sgemm_numpy,
@@ -481,10 +541,13 @@ def faiss_blas_kernel():
 def import_and_set_threads(method, threads):
     """Import the method's library and give it ``threads`` threads."""
     module = METHODS[method][1]
-    if module == "torch":
+    if module in ("torch", "torch.cuda"):
         import torch
 
         torch.set_num_threads(threads)
+        if module == "torch.cuda":
+            torch.backends.cuda.matmul.allow_tf32 = False  # exact fp32, like the CPU methods
+            torch.zeros(1, device="cuda")  # create the CUDA context before the memory baseline
     elif module == "faiss":
         match_numpy_blas_kernel()
         import faiss
@@ -521,6 +584,8 @@ def run_case(method, shape, config):
 
         times, result = time_calls(run, config["repeats"], config["time_budget"])
         peak_extra_mb = read_status_mb("VmHWM") - baseline_mb
+        if hasattr(run, "after_notes"):
+            notes = [*notes, *run.after_notes()]
 
     sample = None
     if result is not None:
@@ -640,6 +705,11 @@ def collect_environment(threads):
         env["torch"] = torch.__version__
         env["torch BLAS"] = match.group(1) if match else "?"
         env["torch CPU capability"] = torch.backends.cpu.get_cpu_capability()
+        env["torch CUDA device"] = (
+            f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
+            if torch.cuda.is_available()
+            else "none"
+        )
     except ImportError:
         env["torch"] = "not installed (skipped)"
     env["threadpoolctl libraries"] = [
@@ -809,6 +879,9 @@ def footer_lines(args, env):
         f"- faiss's default distance_compute_blas_threshold is {threshold} here: faiss "
         "uses BLAS only when the number of queries is at least this; 'BLAS forced' "
         "sets it to 0 for the search and restores it.",
+        "- torch-cuda: per call, users host->device, normalise, blocked matmul + topk on the "
+        "GPU, indices and scores device->host; item upload and normalisation untimed (item "
+        f"prep); GPU score blocks <= {args.gpu_block_mb:g} MB; peak extra MB is host memory.",
         "- sgemm alone: only the blocked matmul of pre-normalised users x items^T (no "
         "selection), the faster of numpy and torch; a ceiling for matmul-based methods.",
         "- peak extra MB: VmHWM at the end minus VmRSS after imports and data "
@@ -832,12 +905,14 @@ def measure_shape(shape, args, available):
         "seed": args.seed,
         "repeats": args.repeats,
         "time_budget": args.time_budget,
+        "gpu_block_mb": args.gpu_block_mb,
     }
     outcomes = {}
     for method in args.method_list:
         module = METHODS[method][1]
         if not available[module]:
-            outcomes[method] = {"skipped": f"skipped: {module} not installed"}
+            why = "no CUDA device" if module == "torch.cuda" else f"{module} not installed"
+            outcomes[method] = {"skipped": f"skipped: {why}"}
             continue
         print(f"[{shape_label(shape)}] {method} ...", end=" ", file=sys.stderr, flush=True)
         try:
@@ -871,10 +946,15 @@ def main(argv=None):
     args = parse_args(argv)
     available = {name: module_available(name) for name in ("numpy", "xcat", "torch", "faiss")}
     env = run_in_fresh_process(collect_environment, args.threads)
+    available["torch.cuda"] = env.get("torch CUDA device", "none") != "none"
     lines = header_lines(args, env)
     for name in ("torch", "faiss", "xcat"):
         if not available[name]:
             lines.append(f"- note: {name} is not installed; its methods are skipped")
+    if not available["torch.cuda"] and "torch-cuda" in args.method_list:
+        lines.append("- note: torch sees no CUDA device; torch-cuda is skipped")
+        if not args.methods:  # not asked for by name: leave its rows out
+            args.method_list.remove("torch-cuda")
 
     rows = []
     for shape in args.shape_list:

@@ -14,19 +14,22 @@ __all__ = ["TopN", "__version__", "cosine_similarity", "default_threads", "load"
 
 
 def load(path: Any, **kwargs: Any) -> Any:
-    """Load a two-tower model saved with :func:`xcat.models.save`.
+    """Load a model saved with :func:`xcat.models.save`.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        The model directory (``model.safetensors``, ``config.json``,
-        ``vocab.json``).
+        The model directory: a two-tower model (``model.safetensors``,
+        ``config.json``, ``vocab.json``) or an EMCDR mapped model
+        (``source/``, ``target/``, ``mapper.safetensors``, ``config.json``).
     **kwargs
         Passed to :func:`xcat.models.load` (e.g. ``device="cuda"``).
 
     Returns
     -------
-    xcat.models.TwoTower
+    xcat.models.TwoTower or xcat.transfer.MappedModel
+        As the directory's ``config.json`` says; both have
+        ``user_embeddings()``, ``item_embeddings()`` and ``vocab``.
 
     Raises
     ------

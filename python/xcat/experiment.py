@@ -74,6 +74,15 @@ class ExperimentConfig:
         CUDA when available, else CPU.
     threads : int or None, default None
         CPU threads for PyTorch (None: PyTorch's default).
+    protocol : {"cold-start", "published"}, default "cold-start"
+        How the target is split: :func:`~xcat.transfer.protocol.cold_start_protocol`
+        (any data with overlapping users) or the benchmark's own split,
+        :func:`~xcat.transfer.protocol.published_protocol` (DisenCDR, CDRIB).
+    sampled_negatives : int or None, default None
+        Also report the papers' sampled protocol: each test item ranked
+        against this many seeded random negatives
+        (:func:`xcat.evaluate.sampled_metrics`). None: 999 with the published
+        protocol, off (0) otherwise.
     """
 
     strategies: tuple[str, ...] = STRATEGIES
@@ -90,6 +99,8 @@ class ExperimentConfig:
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
+    protocol: str = "cold-start"
+    sampled_negatives: int | None = None
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.strategies if s not in STRATEGIES]
@@ -101,14 +112,33 @@ class ExperimentConfig:
             raise ValueError(f"ks: expected positive cut-offs, got {self.ks}")
         if self.order not in ("auto", "timestamp", "row"):
             raise ValueError(f"order: expected 'auto', 'timestamp' or 'row', got {self.order!r}")
+        if self.protocol not in ("cold-start", "published"):
+            raise ValueError(
+                f"protocol: expected 'cold-start' or 'published', got {self.protocol!r}"
+            )
+        if self.sampled_negatives is not None and self.sampled_negatives < 0:
+            raise ValueError(
+                f"sampled_negatives: expected 0 (off) or a positive count, "
+                f"got {self.sampled_negatives!r}"
+            )
+
+    @property
+    def n_sampled_negatives(self) -> int:
+        """Negatives per test item of the sampled protocol (0: not reported)."""
+        if self.sampled_negatives is not None:
+            return self.sampled_negatives
+        return 999 if self.protocol == "published" else 0
 
     def split(self, data: CrossDomainData) -> Any:
-        """Split ``data`` by :func:`~xcat.transfer.protocol.cold_start_protocol`.
+        """Split ``data`` by the configured ``protocol``.
 
-        ``order="auto"`` means by timestamp when the target has one, else by row.
+        With :func:`~xcat.transfer.protocol.cold_start_protocol`, ``order="auto"``
+        means by timestamp when the target has one, else by row.
         """
-        from xcat.transfer.protocol import cold_start_protocol
+        from xcat.transfer.protocol import cold_start_protocol, published_protocol
 
+        if self.protocol == "published":
+            return published_protocol(data, valid_fraction=self.valid_fraction, seed=self.seed)
         order = self.order
         if order == "auto":
             order = "timestamp" if "timestamp" in data.target.data.columns else "row"
@@ -163,6 +193,10 @@ class ExperimentResult:
         Example recommendations with explanations for a few cold-start users.
     paths : dict of str to pathlib.Path
         Files written (empty without ``out_dir``).
+    sampled : dict of str to SampledMetrics
+        The papers' sampled protocol per method (empty when not requested).
+    sampled_table : pandas.DataFrame or None
+        :func:`sampled_table` of ``sampled``.
     """
 
     results: dict[str, dict[str, RankingMetrics]]
@@ -171,6 +205,8 @@ class ExperimentResult:
     models: dict[str, Any]
     recommendations: pd.DataFrame
     paths: dict[str, Path] = field(default_factory=dict)
+    sampled: dict[str, Any] = field(default_factory=dict)
+    sampled_table: pd.DataFrame | None = None
 
 
 class TestEvaluator:
@@ -178,22 +214,65 @@ class TestEvaluator:
 
     Full ranking of the target catalogue with :func:`xcat.topn` (each user's
     training items excluded), metrics for the groups ``all``, ``cold-start``
-    and ``warm``.
+    and ``warm`` (a group without users is left out). With
+    ``sampled_negatives``, also the papers' sampled protocol
+    (:func:`xcat.evaluate.sampled_metrics`) over all test items.
 
     Parameters
     ----------
-    protocol : xcat.transfer.protocol.ColdStartProtocol
+    protocol : xcat.transfer.protocol.TransferProtocol
     ks : sequence of int
         Cut-offs.
+    sampled_negatives : int, default 0
+        Negatives per test item for :meth:`sampled`; 0 disables it.
+    seed : int, default 0
+        Seed of the sampled negatives (the same negatives for every model).
     """
 
-    def __init__(self, protocol: Any, ks: Sequence[int]) -> None:
+    def __init__(
+        self, protocol: Any, ks: Sequence[int], *, sampled_negatives: int = 0, seed: int = 0
+    ) -> None:
         self.test = protocol.test_all
         self.ks = tuple(sorted({int(k) for k in ks}))
-        self.groups = _groups(self.test.users, protocol.test_cold.users)
+        groups = _groups(self.test.users, protocol.test_cold.users)
+        self.groups = {name: mask for name, mask in groups.items() if mask.any()}
         self.relevant = _binary(self.test.truth)
         vocab, target_train = protocol.data.vocab, protocol.data.target_train
-        self.train_counts = np.bincount(vocab.encode(target_train).items, minlength=vocab.n_items)
+        train_items = vocab.encode(target_train).items
+        self.train_counts = np.bincount(train_items, minlength=vocab.n_items)
+        self.negatives: np.ndarray | None = None
+        if sampled_negatives:
+            from xcat.evaluate import sample_negatives
+
+            truth = self.test.truth.tocoo()
+            self.sampled_users = self.test.users[truth.row].astype(np.int64)
+            self.sampled_items = truth.col.astype(np.int64)
+            # seen = training items plus every test item of the user (never a negative)
+            seen = sp.csr_matrix(
+                (
+                    np.ones(self.test.exclude.nnz + truth.nnz),
+                    (
+                        np.r_[self.test.users[self.test.exclude.tocoo().row], self.sampled_users],
+                        np.r_[self.test.exclude.tocoo().col, self.sampled_items],
+                    ),
+                ),
+                shape=(vocab.n_users, vocab.n_items),
+            )
+            self.negatives = sample_negatives(
+                self.sampled_users,
+                self.sampled_items,
+                seen,
+                # the catalogue ranked in full ranking; on the published files every
+                # target item occurs in training, the pool the papers draw from
+                self.test.candidates,
+                n_negatives=sampled_negatives,
+                seed=seed,
+            )
+
+    @property
+    def headline_group(self) -> str:
+        """The group a run's one-line summaries use: ``cold-start`` when it has users."""
+        return "cold-start" if "cold-start" in self.groups else "all"
 
     def _metrics(self, indices: np.ndarray) -> dict[str, RankingMetrics]:
         return evaluate_groups(
@@ -221,6 +300,49 @@ class TestEvaluator:
             candidates=self.test.candidates,
         )
         return self._metrics(pop.indices)
+
+    def sampled(self, model: Any) -> Any:
+        """Sampled-protocol metrics of one model (every test item vs the fixed negatives).
+
+        Returns
+        -------
+        xcat.evaluate.SampledMetrics
+
+        Raises
+        ------
+        ValueError
+            If the evaluator was built with ``sampled_negatives=0``.
+        """
+        from xcat.evaluate import sampled_metrics
+
+        if self.negatives is None:
+            raise ValueError("sampled_negatives: this evaluator was built without negatives")
+        return sampled_metrics(
+            model.user_embeddings(),
+            model.item_embeddings(),
+            self.sampled_users,
+            self.sampled_items,
+            negatives=self.negatives,
+            ks=(1, 5, 10),
+        )
+
+    def sampled_popularity(self) -> Any:
+        """Sampled-protocol metrics of the popularity ranking (training counts as scores)."""
+        from xcat.evaluate import sampled_metrics
+
+        if self.negatives is None:
+            raise ValueError("sampled_negatives: this evaluator was built without negatives")
+        # one-dimensional "embeddings": the user vector 1, the item vector its count
+        users = np.ones((int(self.sampled_users.max()) + 1, 1))
+        items = self.train_counts.astype(np.float64)[:, None]
+        return sampled_metrics(
+            users,
+            items,
+            self.sampled_users,
+            self.sampled_items,
+            negatives=self.negatives,
+            ks=(1, 5, 10),
+        )
 
 
 def build_recommender(model: Any, data: Any) -> Recommender:
@@ -319,8 +441,14 @@ def run_experiment(
     )
     model_config = cfg.model_config(vocab)
     train_config = cfg.train_config()
-    evaluator = TestEvaluator(protocol, cfg.ks)
+    evaluator = TestEvaluator(
+        protocol, cfg.ks, sampled_negatives=cfg.n_sampled_negatives, seed=cfg.seed
+    )
+    headline = evaluator.headline_group
     results: dict[str, dict[str, RankingMetrics]] = {"popularity": evaluator.popularity()}
+    sampled: dict[str, Any] = {}
+    if evaluator.negatives is not None:
+        sampled["popularity"] = evaluator.sampled_popularity()
 
     echo(f"pretraining on the source category ({len(tdata.source):,} interactions)...")
     t = time.perf_counter()
@@ -346,9 +474,11 @@ def run_experiment(
         timings[name] = round(time.perf_counter() - t, 1)
         models[name] = res.model
         results[name] = evaluator.model(res.model)
-        r = results[name]["cold-start"]
+        if evaluator.negatives is not None:
+            sampled[name] = evaluator.sampled(res.model)
+        r = results[name][headline]
         echo(
-            f"  {name}: {timings[name]:.0f} s, cold-start NDCG@10 "
+            f"  {name}: {timings[name]:.0f} s, {headline} NDCG@10 "
             f"{r.values.get('NDCG@10', float('nan')):.4f}"
         )
     info["strategy_seconds"] = timings
@@ -357,18 +487,22 @@ def run_experiment(
         m for m in ("HR@10", "NDCG@10", "Recall@10") if m in results["scratch"]["all"].values
     ]
     table = comparison_table(results, metrics or [f"NDCG@{evaluator.ks[-1]}"])
+    s_table = sampled_table(sampled) if sampled else None
 
-    recs = _example_recommendations(data, tdata, models, results, protocol)
+    recs = _example_recommendations(tdata, models, results, protocol, headline)
     paths: dict[str, Path] = {}
     if out_dir is not None:
         out = Path(out_dir)
         notes = [
             f"- command: `{command}`" if command else "",
             f"- data: {data!r}",
-            f"- split: {protocol.info}",
+            f"- split ({cfg.protocol} protocol): {protocol.info}",
             f"- wall time: {info['total_seconds']:.0f} s "
             f"(pretraining {info['pretrain_seconds']:.0f} s)",
         ]
+        sections = []
+        if s_table is not None:
+            sections.append((SAMPLED_TITLE.format(n=cfg.n_sampled_negatives), s_table))
         paths = write_report(
             out,
             results,
@@ -383,32 +517,66 @@ def run_experiment(
             },
             metrics=metrics,
             notes=[n for n in notes if n],
+            sections=sections,
+            extra_metrics={"sampled": sampled_to_json(sampled)} if sampled else None,
         )
-        for name, model in models.items():
-            if hasattr(model, "state_dict"):  # mapping results are not saveable yet
-                save_model(model, out / "models" / name, extra={"strategy": name})
+        for name, model in models.items():  # TwoTower, or MappedModel for "mapping"
+            save_model(model, out / "models" / name, extra={"strategy": name})
         recs.to_csv(out / "recommendations.csv", index=False)
         paths["recommendations"] = out / "recommendations.csv"
-    return ExperimentResult(results, table, info, models, recs, paths)
+    return ExperimentResult(results, table, info, models, recs, paths, sampled, s_table)
+
+
+#: Heading of the sampled-protocol table wherever it is shown.
+SAMPLED_TITLE = (
+    "Sampled protocol of DisenCDR / CDRIB (each test item vs {n} seeded random negatives; "
+    "not comparable with full ranking)"
+)
+
+
+def sampled_to_json(sampled: dict[str, Any]) -> dict[str, Any]:
+    """Plain-JSON form of sampled-protocol results (without the per-pair ranks)."""
+    return {
+        method: {
+            "values": dict(r.values),
+            "n_pairs": r.n_pairs,
+            "n_users": r.n_users,
+            "n_negatives": r.n_negatives,
+            "seed": r.seed,
+        }
+        for method, r in sampled.items()
+    }
+
+
+def sampled_table(sampled: dict[str, Any]) -> pd.DataFrame:
+    """One row per method: test pairs and the sampled metrics (HR@1/5/10, NDCG@5/10, MRR)."""
+    rows = [
+        {"method": method, "pairs": r.n_pairs} | dict(r.values) for method, r in sampled.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def _example_recommendations(
-    data: CrossDomainData,
     tdata: Any,
     models: dict[str, Any],
     results: dict[str, dict[str, RankingMetrics]],
     protocol: Any,
+    group: str,
     n_users: int = 3,
     n: int = 5,
 ) -> pd.DataFrame:
-    """Top-n target items for a few cold-start users from the best strategy, explained."""
+    """Top-n target items for a few test users (cold-start ones if any), explained.
+
+    The model is the strategy with the best NDCG@10 in ``group``.
+    """
     best = max(
         (s for s in models if s != "pretrained"),
-        key=lambda s: results[s]["cold-start"].values.get("NDCG@10", 0.0),
+        key=lambda s: results[s][group].values.get("NDCG@10", 0.0),
     )
     rec = build_recommender(models[best], tdata)
     vocab = tdata.vocab
-    cold = vocab.users.decode(protocol.test_cold.users[:n_users])
+    shown = protocol.test_cold.users if len(protocol.test_cold.users) else protocol.test_all.users
+    cold = vocab.users.decode(shown[:n_users])
     out = rec.recommend(list(cold), n=n, category=list(tdata.target_domain), explain=True)
     out.insert(0, "strategy", best)
     return out.drop(columns=["user_row", "item_row"])
@@ -426,11 +594,12 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def summarize(result: ExperimentResult, metrics: Sequence[str] = ("NDCG@10",)) -> str:
-    """One line per strategy: cold-start metric and gain over scratch."""
+    """One line per strategy: cold-start (else all-users) metric and gain over scratch."""
     lines = []
-    base = result.results["scratch"]["cold-start"].values
+    group = "cold-start" if "cold-start" in result.results["scratch"] else "all"
+    base = result.results["scratch"][group].values
     for method, groups in result.results.items():
-        v = groups["cold-start"].values
+        v = groups[group].values
         parts = []
         for m in metrics:
             gain = 100 * (v[m] / base[m] - 1) if base.get(m) else float("nan")

@@ -7,6 +7,7 @@ import click
 from xcat import __version__
 from xcat.cli.data import data
 from xcat.cli.demo import demo
+from xcat.cli.feedback import feedback
 from xcat.cli.run import evaluate, pretrain, quickstart, recommend, transfer
 
 
@@ -32,5 +33,6 @@ main.add_command(pretrain)
 main.add_command(transfer)
 main.add_command(evaluate)
 main.add_command(recommend)
+main.add_command(feedback)
 main.add_command(demo)
 main.add_command(data)

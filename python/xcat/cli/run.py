@@ -5,8 +5,11 @@ default), ``amazon5:SOURCE:TARGET`` (Amazon 2014 5-core; beauty, sports,
 toys), ``cdrib:SOURCE:TARGET`` (video/game, sport/cloth), ``disencdr:SOURCE:TARGET``,
 ``douban:book:music``, or a folder / files ``xcat data stats`` reads. Data
 folders come from ``--data-dir`` or ``$XCAT_DATA_DIR`` (else ../shared/data).
-A run directory holds ``run.json`` (how to rebuild the split), models under
-``models/``, and after ``evaluate`` the report files.
+``--protocol published`` keeps the train/valid/test files of DisenCDR and
+CDRIB and adds the papers' sampled protocol (999 random negatives per test
+item) beside full ranking. A run directory holds ``run.json`` (how to
+rebuild the split), models under ``models/``, and after ``evaluate`` the
+report files.
 """
 
 from __future__ import annotations
@@ -100,6 +103,21 @@ def _common(f: Any) -> Any:
             default=None,
             help="Keep all overlapping users but only this many others per domain (quick runs).",
         ),
+        click.option(
+            "--protocol",
+            type=click.Choice(["cold-start", "published"]),
+            default="cold-start",
+            show_default=True,
+            help="cold-start: hold out overlapping users' target history (any data); "
+            "published: the benchmark's own train/valid/test files (cdrib, disencdr).",
+        ),
+        click.option(
+            "--sampled-negatives",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Also rank each test item against N seeded random negatives, as the "
+            "DisenCDR/CDRIB papers do [default: 999 with --protocol published, else 0 = off].",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -139,6 +157,8 @@ def quickstart(
     device,
     threads,
     sample_users,
+    protocol,
+    sampled_negatives,
     out,
     strategies,
     epochs,
@@ -151,7 +171,7 @@ def quickstart(
     and popularity, prints the comparison table for all, cold-start and
     warm target users, and example recommendations with explanations.
     """
-    from xcat.experiment import format_table, run_experiment
+    from xcat.experiment import SAMPLED_TITLE, format_table, run_experiment
 
     out = out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S")
     cfg = _config(
@@ -162,13 +182,18 @@ def quickstart(
         pretrain_epochs=pretrain_epochs,
         dim=dim,
         strategies=tuple(strategies.split(",")) if strategies else None,
+        protocol=protocol,
+        sampled_negatives=sampled_negatives,
     )
     data = load_data(data_spec, data_dir, seed, sample_users)
     result = run_experiment(data, cfg, out_dir=out, echo=click.echo, command=_command_line())
     click.echo("\nTarget test, full ranking (gain % vs scratch, same user group):\n")
     click.echo(format_table(result.table))
+    if result.sampled_table is not None:
+        click.echo(f"\n{SAMPLED_TITLE.format(n=cfg.n_sampled_negatives)}:\n")
+        click.echo(format_table(result.sampled_table))
     click.echo(
-        "\nExample recommendations for cold-start users "
+        "\nExample recommendations for test users "
         f"({result.recommendations['strategy'].iloc[0] if len(result.recommendations) else '-'}):"
     )
     for user, recs in result.recommendations.groupby("user", sort=False):
@@ -217,12 +242,32 @@ def _read_run(run_dir: Path) -> dict[str, Any]:
 )
 @click.option("--epochs", type=int, default=5, show_default=True, help="Source pretraining epochs.")
 @click.option("--dim", type=int, default=32, show_default=True)
-def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, epochs, dim):
-    """Split the data (cold-start protocol) and pretrain on the source category."""
+def pretrain(
+    data_spec,
+    data_dir,
+    seed,
+    device,
+    threads,
+    sample_users,
+    protocol,
+    sampled_negatives,
+    run_dir,
+    epochs,
+    dim,
+):
+    """Split the data (--protocol) and pretrain on the source category."""
     from xcat.models import save
     from xcat.transfer import pretrain as pretrain_model
 
-    cfg = _config(seed=seed, device=device, threads=threads, dim=dim, pretrain_epochs=epochs)
+    cfg = _config(
+        seed=seed,
+        device=device,
+        threads=threads,
+        dim=dim,
+        pretrain_epochs=epochs,
+        protocol=protocol,
+        sampled_negatives=sampled_negatives,
+    )
     run = {
         "data": data_spec,
         "data_dir": _resolved_data_dir(data_spec, data_dir),
@@ -249,7 +294,9 @@ def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, 
     help="Run directory from `xcat pretrain`.",
 )
 @click.option(
-    "--strategy", type=click.Choice(["scratch", "full", "freeze", "reinit"]), required=True
+    "--strategy",
+    type=click.Choice(["scratch", "full", "freeze", "reinit", "mapping"]),
+    required=True,
 )
 @click.option(
     "--freeze",
@@ -257,9 +304,27 @@ def pretrain(data_spec, data_dir, seed, device, threads, sample_users, run_dir, 
     default=None,
     help="freeze: comma-separated parameter names/prefixes.",
 )
-@click.option("--epochs", type=int, default=10, show_default=True)
-def transfer(run_dir, strategy, freeze_names, epochs):
-    """Transfer the pretrained model to the target category with one strategy."""
+@click.option(
+    "--epochs",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Most target epochs (mapping: of the scratch model, when it is trained).",
+)
+@click.option(
+    "--mapper-epochs",
+    type=int,
+    default=200,
+    show_default=True,
+    help="mapping: epochs of the EMCDR mapping MLP.",
+)
+def transfer(run_dir, strategy, freeze_names, epochs, mapper_epochs):
+    """Transfer the pretrained model to the target category with one strategy.
+
+    ``mapping`` (EMCDR) maps pretrained source user vectors into a
+    target-only model: RUN/models/scratch when the run has one, else a
+    scratch model trained (and saved) first.
+    """
     from xcat.models import load, save
     from xcat.transfer import transfer as transfer_model
 
@@ -267,17 +332,46 @@ def transfer(run_dir, strategy, freeze_names, epochs):
     _, protocol = _protocol(run)
     pretrained = load(run_dir / "models" / "pretrained")
     tc = _experiment(run).train_config().replace(epochs=epochs)
+    freeze = freeze_names.split(",") if freeze_names else None
+    out = run_dir / "models" / strategy
+    if strategy != "mapping":
+        res = transfer_model(
+            strategy, protocol.data, pretrained=pretrained, train_config=tc, freeze=freeze
+        )
+        save(res.model, out, extra={"strategy": strategy, "frozen": res.frozen})
+        click.echo(f"{res.spec.describe()}\nsaved {out}")
+        return
+    if freeze is not None:
+        raise click.BadParameter(
+            "only the 'freeze' strategy takes a freeze list", param_hint="--freeze"
+        )
+    scratch_dir = run_dir / "models" / "scratch"
+    if scratch_dir.is_dir():
+        target_model = load(scratch_dir)
+        click.echo(f"mapping: reusing the target-only model {scratch_dir}")
+    else:
+        click.echo(
+            f"mapping: {run_dir / 'models'} has no scratch model; training the target-only "
+            f"model first (at most {epochs} epochs)..."
+        )
+        scratch = transfer_model("scratch", protocol.data, pretrained=pretrained, train_config=tc)
+        target_model = scratch.model
+        save(target_model, scratch_dir, extra={"strategy": "scratch", "frozen": scratch.frozen})
+        click.echo(f"saved {scratch_dir}")
     res = transfer_model(
-        strategy,
+        "mapping",
         protocol.data,
         pretrained=pretrained,
         train_config=tc,
-        freeze=freeze_names.split(",") if freeze_names else None,
+        target_model=target_model,
+        mapper_epochs=mapper_epochs,
     )
-    save(
-        res.model, run_dir / "models" / strategy, extra={"strategy": strategy, "frozen": res.frozen}
+    n_cold = int(res.model.cold.sum())
+    save(res.model, out, extra={"strategy": "mapping", "target_model": "scratch"})
+    click.echo(
+        f"{res.spec.describe()}\n{n_cold:,} users without target history are scored through "
+        f"the mapping\nsaved {out}"
     )
-    click.echo(f"{res.spec.describe()}\nsaved {run_dir / 'models' / strategy}")
 
 
 @click.command()
@@ -286,17 +380,37 @@ def transfer(run_dir, strategy, freeze_names, epochs):
 def evaluate(run_dir, ks):
     """Evaluate every model of a run against popularity and scratch; write the report."""
     from xcat.evaluate import comparison_table, write_report
-    from xcat.experiment import TestEvaluator, format_table
+    from xcat.experiment import (
+        SAMPLED_TITLE,
+        TestEvaluator,
+        format_table,
+        sampled_table,
+        sampled_to_json,
+    )
     from xcat.models import load
 
     run = _read_run(run_dir)
     data, protocol = _protocol(run)
-    evaluator = TestEvaluator(protocol, [int(k) for k in ks.split(",")])
+    cfg = _experiment(run)
+    evaluator = TestEvaluator(
+        protocol,
+        [int(k) for k in ks.split(",")],
+        sampled_negatives=cfg.n_sampled_negatives,
+        seed=cfg.seed,
+    )
     cut = evaluator.ks
     results = {"popularity": evaluator.popularity()}
+    sampled = {}
+    if evaluator.negatives is not None:
+        sampled["popularity"] = evaluator.sampled_popularity()
     for model_dir in sorted((run_dir / "models").iterdir()):
         if model_dir.name != "pretrained":
-            results[model_dir.name] = evaluator.model(load(model_dir))
+            model = load(model_dir)
+            results[model_dir.name] = evaluator.model(model)
+            if evaluator.negatives is not None:
+                sampled[model_dir.name] = evaluator.sampled(model)
+    s_table = sampled_table(sampled) if sampled else None
+    title = SAMPLED_TITLE.format(n=cfg.n_sampled_negatives)
     metrics = [f"{m}@{k}" for m in ("HR", "NDCG", "Recall") for k in cut if k == 10] or [
         f"NDCG@{cut[-1]}"
     ]
@@ -307,8 +421,12 @@ def evaluate(run_dir, ks):
         config=run,
         metrics=metrics,
         notes=[f"- command: `{_command_line()}`"],
+        sections=[(title, s_table)] if s_table is not None else [],
+        extra_metrics={"sampled": sampled_to_json(sampled)} if sampled else None,
     )
     click.echo(format_table(comparison_table(results, metrics)))
+    if s_table is not None:
+        click.echo(f"\n{title}:\n{format_table(s_table)}")
     click.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}")
 
 

@@ -13,15 +13,19 @@ from xcat.evaluate.metrics import (
 )
 from xcat.evaluate.popularity import popularity_topn
 from xcat.evaluate.report import comparison_table, results_to_json, write_report
+from xcat.evaluate.sampled import SampledMetrics, sample_negatives, sampled_metrics
 
 __all__ = [
     "METRIC_NAMES",
     "RankingMetrics",
+    "SampledMetrics",
     "comparison_table",
     "evaluate_groups",
     "hit_matrix",
     "popularity_topn",
     "ranking_metrics",
     "results_to_json",
+    "sample_negatives",
+    "sampled_metrics",
     "write_report",
 ]

@@ -82,6 +82,16 @@ def results_to_json(results: Results) -> dict[str, Any]:
     }
 
 
+def _all_metrics(results: Results) -> pd.DataFrame:
+    """Long table: one row per (method, group), every metric computed as a column."""
+    rows = [
+        {"method": method, "group": group, "users": r.n_users} | dict(r.values)
+        for method, groups in results.items()
+        for group, r in groups.items()
+    ]
+    return pd.DataFrame(rows)
+
+
 def _markdown(table: pd.DataFrame) -> str:
     def fmt(v: Any) -> str:
         if isinstance(v, float):
@@ -112,6 +122,8 @@ def write_report(
     config: Mapping[str, Any],
     metrics: Sequence[str] = ("HR@10", "NDCG@10", "Recall@10"),
     notes: Sequence[str] = (),
+    sections: Sequence[tuple[str, pd.DataFrame]] = (),
+    extra_metrics: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write ``config.json``, ``metrics.json``, ``report.md`` and ``metrics.png``.
 
@@ -128,6 +140,12 @@ def write_report(
         Metrics in the table and the plot.
     notes : sequence of str
         Extra lines for the report (command line, wall time, data...).
+    sections : sequence of (str, pandas.DataFrame)
+        More tables for the report, each under its heading (e.g. the
+        sampled protocol).
+    extra_metrics : mapping, optional
+        More JSON-serialisable results, stored in ``metrics.json`` next to
+        the full-ranking ones (under their own keys).
 
     Returns
     -------
@@ -143,13 +161,23 @@ def write_report(
         "plot": out / "metrics.png",
     }
     paths["config"].write_text(json.dumps(config, indent=2, default=str) + "\n")
-    paths["metrics"].write_text(json.dumps(results_to_json(results), indent=2) + "\n")
+    payload = results_to_json(results)
+    if extra_metrics:
+        clash = sorted(set(extra_metrics) & set(payload))
+        if clash:
+            raise ValueError(f"extra_metrics: keys {clash} are also method names in results")
+        payload = payload | dict(extra_metrics)
+    paths["metrics"].write_text(json.dumps(payload, indent=2) + "\n")
     table = comparison_table(results, metrics)
     body = [f"# {title}", "", *notes, "", _markdown(table), ""]
     body.append(
         "Full ranking over the target catalogue, each user's training items excluded. "
         "`gain %` is relative to `scratch` (no transfer) in the same user group."
     )
+    for heading, frame in sections:
+        body += ["", f"## {heading}", "", _markdown(frame)]
+    body += ["", "## Every metric and cut-off (full ranking)", ""]
+    body.append(_markdown(_all_metrics(results)))
     paths["report"].write_text("\n".join(body) + "\n")
     _plot(table, metrics, paths["plot"], title)
     return paths

@@ -199,6 +199,12 @@ class TwoTower(nn.Module):
         super().__init__()
         self.config = config
         self.vocab = vocab
+        #: Parameters kept fixed when this model was trained on the target
+        #: (set by :func:`xcat.transfer.transfer`); :meth:`update` keeps them fixed too.
+        self.frozen: tuple[str, ...] = ()
+        #: Latest timestamp of the training data (ISO 8601, UTC), if it had
+        #: timestamps; :meth:`update` reports older events.
+        self.trained_until: str | None = None
         self.user_tower = UserTower(config)
         self.item_tower = ItemTower(config)
         self.register_buffer(
@@ -302,6 +308,22 @@ class TwoTower(nn.Module):
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Cosine scores of (user, item) pairs, shape (B,) -> (B,)."""
         return (self.encode_users(users) * self.encode_items(items)).sum(-1)
+
+    # ---------------------------------------------------------------- feedback
+    def update(self, new_interactions: Any, *, steps: int = 100, **options: Any) -> Any:
+        """Apply new interactions in place: grow id maps and tables, fine-tune ``steps`` steps.
+
+        See :func:`xcat.train.update.update` for the parameters (``replay``,
+        ``train_config``, ``invalid``), the initialisation of new rows and
+        the validation of the events.
+
+        Returns
+        -------
+        xcat.train.update.UpdateReport
+        """
+        from xcat.train.update import update
+
+        return update(self, new_interactions, steps=steps, **options)
 
     # ---------------------------------------------------------------- export
 

@@ -68,6 +68,9 @@ class TrainConfig:
         ``{"Beauty": 0.5, "Toys_and_Games": 1.0}``; unlisted domains weigh 1.
     progress : bool, default True
         Show a tqdm progress bar with the loss and the validation metric.
+    max_steps : int or None, default None
+        Stop after this many optimizer steps in all (bounded fine-tuning, as
+        :func:`xcat.train.update` does); None: run the epochs.
 
     Raises
     ------
@@ -92,6 +95,7 @@ class TrainConfig:
     sampling: str = "interaction"
     domain_weights: dict[str, float] = field(default_factory=dict)
     progress: bool = True
+    max_steps: int | None = None
 
     def __post_init__(self) -> None:
         from xcat.models.losses import LOSSES
@@ -115,6 +119,14 @@ class TrainConfig:
         ):
             raise ValueError(
                 f"num_threads: expected a positive integer or None, got {self.num_threads!r}"
+            )
+        if self.max_steps is not None and (
+            isinstance(self.max_steps, bool)
+            or not isinstance(self.max_steps, int)
+            or self.max_steps < 1
+        ):
+            raise ValueError(
+                f"max_steps: expected a positive integer or None, got {self.max_steps!r}"
             )
         for k, w in self.domain_weights.items():
             if not (isinstance(w, (int, float)) and w >= 0):

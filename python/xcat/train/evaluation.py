@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from xcat import evaluate
 from xcat.kernels import topn
 
-__all__ = ["RankingResult", "ranking_metrics"]
+__all__ = ["RankingResult", "heldout_metrics", "ranking_metrics"]
 
 
 @dataclass(frozen=True)
@@ -112,3 +113,101 @@ def ranking_metrics(
     relevant.data = np.ones_like(relevant.data)  # binary relevance: any stored entry
     m = evaluate.ranking_metrics(top, relevant, ks=(int(k),))
     return RankingResult(m[f"NDCG@{k}"], m[f"HR@{k}"], int(k), m.n_users)
+
+
+def _rows(idmap: Any, values: pd.Series) -> np.ndarray:
+    """Row numbers of raw ids (text or numbers), -1 where unknown (no warning)."""
+    if idmap.kind == "int":
+        num = pd.to_numeric(pd.Series(values).reset_index(drop=True), errors="coerce")
+        ok = (num.notna() & (num == np.floor(num))).to_numpy()
+        rows = np.full(len(num), -1, dtype=np.int64)
+        rows[ok] = idmap.ids.get_indexer(pd.Index(num[ok].astype(np.int64)))
+        return rows
+    return np.asarray(idmap.ids.get_indexer(pd.Index(pd.Series(values).astype(str), dtype=object)))
+
+
+def _item_rows(vocab: Any, frame: pd.DataFrame) -> np.ndarray:
+    keys = frame["item"].astype(str)
+    if vocab.scoped_items:
+        keys = frame["category"].astype(str) + ":" + keys
+    return _rows(vocab.items, keys)
+
+
+def heldout_metrics(
+    model: Any, held_out: pd.DataFrame, *, k: int = 10, exclude: pd.DataFrame | None = None
+) -> dict[str, float] | None:
+    """NDCG@k and HR@k of a model on held-out events given by raw ids.
+
+    For the feedback loop: compare a model before and after
+    :func:`xcat.train.update.update` on the same held-out events. Each
+    user known to the model is ranked over the items of the held-out rows'
+    categories (full ranking, :func:`xcat.topn`), excluding its stored
+    history and its rows in ``exclude``. A held-out item the model does not
+    know counts as a miss (it cannot be recommended); users the model does
+    not know are not evaluated.
+
+    Parameters
+    ----------
+    model : TwoTower
+        With a vocabulary.
+    held_out : pandas.DataFrame
+        Columns ``user``, ``item`` and ``category`` (raw ids).
+    k : int, default 10
+    exclude : pandas.DataFrame, optional
+        More (user, item, category) rows never ranked, e.g. the events the
+        update was trained on, so a model that has not seen them is not
+        credited for recommending what the user already bought.
+
+    Returns
+    -------
+    dict or None
+        ``{"NDCG@k": float, "HR@k": float, "users": int}`` (means over
+        evaluated users); None when no held-out user is known to the model.
+    """
+    vocab = model.vocab
+    if held_out.empty:
+        return None
+    urows = _rows(vocab.users, held_out["user"])
+    irows = _item_rows(vocab, held_out)
+    keep = urows >= 0
+    users, pos = np.unique(urows[keep], return_inverse=True)
+    if len(users) == 0:
+        return None
+    cats = [c for c in pd.unique(held_out["category"].dropna().astype(str)) if c in vocab.domains]
+    candidates = vocab.domain_items(cats) if cats else np.arange(vocab.n_items)
+    n_items = vocab.n_items
+    hit = irows[keep] >= 0
+    truth = sp.csr_matrix(
+        (np.ones(int(hit.sum())), (pos[hit], irows[keep][hit])), shape=(len(users), n_items)
+    )
+    hist = model.user_history.cpu().numpy()[users]
+    r, c = np.nonzero(hist != model.config.n_items)
+    ex_rows, ex_cols = [r], [hist[r, c]]
+    if exclude is not None and len(exclude):
+        eu, ei = _rows(vocab.users, exclude["user"]), _item_rows(vocab, exclude)
+        where = np.searchsorted(users, eu)
+        ok = (eu >= 0) & (ei >= 0) & (where < len(users))
+        ok[ok] &= users[where[ok]] == eu[ok]
+        ex_rows.append(where[ok])
+        ex_cols.append(ei[ok])
+    rr, cc = np.concatenate(ex_rows), np.concatenate(ex_cols)
+    excl = sp.csr_matrix((np.ones(len(rr)), (rr, cc)), shape=(len(users), n_items))
+    excl = excl - excl.multiply(truth)  # a held-out item is never excluded
+    excl.eliminate_zeros()
+    top = topn(
+        model.user_embeddings(users),
+        model.item_embeddings(),
+        int(k),
+        exclude=excl.tocsr(),
+        candidates=candidates,
+    ).indices
+    if not hit.any():
+        return {f"NDCG@{k}": 0.0, f"HR@{k}": 0.0, "users": int(len(users))}
+    m = evaluate.ranking_metrics(top, truth, ks=(int(k),))
+    # users whose held-out item the model does not know are skipped there: count them as misses
+    scale = m.n_users / len(users)
+    return {
+        f"NDCG@{k}": m[f"NDCG@{k}"] * scale,
+        f"HR@{k}": m[f"HR@{k}"] * scale,
+        "users": int(len(users)),
+    }

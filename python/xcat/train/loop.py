@@ -138,6 +138,8 @@ class FitResult:
     frozen : list of str
         Parameters that were frozen (bit-identical before and after).
     device : str
+    steps : int
+        Optimizer steps taken.
     """
 
     best_epoch: int = 0
@@ -148,6 +150,7 @@ class FitResult:
     trainable: list[str] = field(default_factory=list)
     frozen: list[str] = field(default_factory=list)
     device: str = "cpu"
+    steps: int = 0
 
 
 def _row_weights(
@@ -314,6 +317,8 @@ def fit(
                 leave=False,
             )
             for s in range(0, len(order), config.batch_size):
+                if config.max_steps is not None and result.steps >= config.max_steps:
+                    break
                 idx = order[s : s + config.batch_size]
                 u = users_all[idx].to(device)
                 i = items_all[idx].to(device)
@@ -353,6 +358,7 @@ def fit(
                 loss.backward()
                 for opt in optims:
                     opt.step()
+                result.steps += 1
                 total += float(loss.detach()) * len(idx)
                 seen += len(idx)
                 bar.update(1)
@@ -398,6 +404,8 @@ def fit(
                 )
             if valid is not None and bad_epochs >= config.patience:
                 result.stopped_early = True
+                break
+            if config.max_steps is not None and result.steps >= config.max_steps:
                 break
     except KeyboardInterrupt:
         if bar is not None:

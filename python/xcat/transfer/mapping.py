@@ -9,7 +9,7 @@ cold-start user of the target domain is represented by ``f(u_source)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,9 @@ def fit_mapper(
 class MappedModel:
     """Target model whose cold-start users come through an EMCDR mapping.
 
+    Saved and loaded like a two-tower model, by :func:`xcat.models.save` and
+    :func:`xcat.models.load`.
+
     Attributes
     ----------
     source_model, target_model : TwoTower
@@ -113,17 +116,52 @@ class MappedModel:
     cold : numpy.ndarray of bool, shape (n_users,)
         Users scored through the mapping (no target history); the others use
         the target model's own user vectors.
+    metadata : dict
+        ``config.json`` of the directory it was loaded from (empty for a
+        model that was not loaded).
     """
 
     source_model: Any
     target_model: Any
     mapper: EmcdrMapper
     cold: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        s = self.mapper_sizes
+        return (
+            f"MappedModel({len(self.cold):,} users, {int(np.sum(self.cold)):,} cold through the "
+            f"mapping {s['source_dim']} -> {s['hidden_dim']} -> {s['target_dim']})"
+        )
 
     @property
     def vocab(self) -> Any:
         """The target model's vocabulary."""
         return self.target_model.vocab
+
+    @property
+    def mapper_sizes(self) -> dict[str, int]:
+        """``source_dim``, ``hidden_dim`` and ``target_dim`` of the mapping MLP."""
+        first, last = self.mapper.net[0], self.mapper.net[-1]
+        return {
+            "source_dim": int(first.in_features),
+            "hidden_dim": int(first.out_features),
+            "target_dim": int(last.out_features),
+        }
+
+    def to(self, device: str | torch.device) -> MappedModel:
+        """Move the two models and the mapping to ``device``; returns ``self``."""
+        self.source_model.to(device)
+        self.target_model.to(device)
+        self.mapper.to(device)
+        return self
+
+    def eval(self) -> MappedModel:
+        """Put the two models and the mapping in eval mode; returns ``self``."""
+        self.source_model.eval()
+        self.target_model.eval()
+        self.mapper.eval()
+        return self
 
     def user_embeddings(self, users: Any = None) -> np.ndarray:
         """User vectors, float32 ``(U, dim)``, unit rows (see :meth:`TwoTower.user_embeddings`)."""
@@ -131,9 +169,11 @@ class MappedModel:
         out = self.target_model.user_embeddings(users)
         mask = self.cold[users]
         if mask.any():
+            device = next(self.mapper.parameters()).device
             with torch.no_grad():
                 src = torch.from_numpy(self.source_model.user_embeddings(users[mask]))
-                out[mask] = F.normalize(self.mapper(src), dim=-1).numpy()
+                mapped = F.normalize(self.mapper(src.to(device)), dim=-1)
+                out[mask] = mapped.float().cpu().numpy()
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def item_embeddings(self, items: Any = None) -> np.ndarray:

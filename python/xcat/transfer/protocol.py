@@ -1,6 +1,7 @@
-"""The cross-domain cold-start evaluation protocol used by the tests and benches.
+"""Evaluation protocols of a source -> target transfer experiment.
 
-From a :class:`~xcat.data.CrossDomainData`:
+:func:`cold_start_protocol` (ours, for any data with overlapping users), from
+a :class:`~xcat.data.CrossDomainData`:
 
 1. :func:`xcat.data.splits.cold_start_split` holds out *all* target
    interactions of a fraction of the overlapping users: they become
@@ -10,12 +11,18 @@ From a :class:`~xcat.data.CrossDomainData`:
 3. Target validation = warm validation + cold-start validation users; test
    sets are built for all target test users and for cold-start users only.
    Rankings are over the full target catalogue, excluding training items.
+
+:func:`published_protocol` keeps the split a benchmark ships with (the
+``split`` column of the DisenCDR and CDRIB loaders) instead, so results sit
+beside the papers' numbers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from xcat.data.domains import CrossDomainData
 from xcat.data.interactions import Interactions
@@ -24,21 +31,23 @@ from xcat.models.vocab import Vocab
 from xcat.train.loop import ValidationSet
 from xcat.transfer.run import TransferData
 
-__all__ = ["ColdStartProtocol", "cold_start_protocol"]
+__all__ = ["TransferProtocol", "cold_start_protocol", "published_protocol"]
 
 
 @dataclass(frozen=True)
-class ColdStartProtocol:
-    """Training data and test sets of one cold-start transfer experiment.
+class TransferProtocol:
+    """Training data and test sets of one transfer experiment.
 
     Attributes
     ----------
     data : TransferData
         Vocabulary, source interactions, target train and validation.
     test_all : ValidationSet
-        Warm users' last target item + every target item of cold-start test users.
+        Every target test user (cold-start protocol: warm users' last target
+        item + every target item of cold-start test users).
     test_cold : ValidationSet
-        Cold-start test users only.
+        Cold-start test users only (no target training interaction); may
+        have no users (DisenCDR: every test user is warm).
     info : dict
         Counts and split parameters.
     """
@@ -57,7 +66,7 @@ def cold_start_protocol(
     order: str = "row",
     seed: int = 0,
     vocab: Vocab | None = None,
-) -> ColdStartProtocol:
+) -> TransferProtocol:
     """Build the cold-start protocol described in the module docstring.
 
     Parameters
@@ -75,7 +84,7 @@ def cold_start_protocol(
 
     Returns
     -------
-    ColdStartProtocol
+    TransferProtocol
     """
     cs = cold_start_split(
         data, test_fraction=test_fraction, valid_fraction=valid_fraction, seed=seed
@@ -107,4 +116,122 @@ def cold_start_protocol(
         "source_rows": len(data.source),
         "target_items": int(len(cands)),
     }
-    return ColdStartProtocol(tdata, test_all, test_cold, info)
+    return TransferProtocol(tdata, test_all, test_cold, info)
+
+
+def published_protocol(
+    data: CrossDomainData,
+    *,
+    valid_fraction: float = 0.1,
+    seed: int = 0,
+) -> TransferProtocol:
+    """Use the train / valid / test split a benchmark ships with.
+
+    For the DisenCDR (Cao et al., SIGIR 2022) and CDRIB (Cao et al., ICDE
+    2022) pairs, whose loaders label every row in a ``split`` column:
+
+    * source: the source rows labelled ``train`` only (the source's own
+      valid/test rows are another direction's held-out data);
+    * target training: the rows labelled ``train``;
+    * validation (early stopping, model selection): the rows labelled
+      ``valid`` (CDRIB's cold-start validation users). DisenCDR ships no
+      validation file and its code selects on the test file; here one
+      random training row of a ``valid_fraction`` share of the target users
+      (those with at least 2 training rows) is held out instead, so the
+      test file is only ever used for the final report;
+    * test: the rows labelled ``test``. Other labels (DisenCDR's
+      ``test_cold_item``: held out, item never in train, not evaluated by the
+      paper) are left out and counted in ``info``.
+
+    Test users without target training rows form the cold-start group (all
+    of CDRIB's test users; none of DisenCDR's).
+
+    Parameters
+    ----------
+    data : CrossDomainData
+        Both domains need a ``split`` column.
+    valid_fraction : float, default 0.1
+        Only used when the target has no ``valid`` rows.
+    seed : int, default 0
+        Seeds the validation rows drawn from training (DisenCDR).
+
+    Returns
+    -------
+    TransferProtocol
+
+    Raises
+    ------
+    ValueError
+        If a domain has no ``split`` column, or the target has no ``train``
+        or no ``test`` rows.
+    """
+    from xcat.data.splits import published_split
+
+    for role, inter in (("source", data.source), ("target", data.target)):
+        if "split" not in inter.data.columns:
+            raise ValueError(
+                f"data: the {role} has no 'split' column; the published protocol needs a "
+                "benchmark loader that keeps its split (disencdr, cdrib); use the cold-start "
+                "protocol for other data"
+            )
+    if not 0.0 < valid_fraction < 1.0:
+        raise ValueError(f"valid_fraction: expected a number in (0, 1), got {valid_fraction!r}")
+    source = data.source.take((data.source.data["split"] == "train").to_numpy())
+    split = published_split(data.target)
+    if len(split.train) == 0 or len(split.test) == 0:
+        raise ValueError(
+            f"data: the target needs 'train' and 'test' rows, got {len(split.train)} and "
+            f"{len(split.test)}"
+        )
+    train, valid = split.train, split.valid
+    valid_source = "published valid file"
+    if valid is None:
+        train, valid = _hold_out_rows(train, valid_fraction, seed)
+        valid_source = (
+            f"1 random training row of {valid_fraction:.0%} of target users "
+            "(the benchmark ships no validation file)"
+        )
+    vocab = Vocab.from_interactions(source, train, valid, split.test)
+    tdata = TransferData(vocab, source, train, valid, tuple(map(str, data.target.categories)))
+    train_enc = vocab.encode(train)
+    cands = tdata.target_items()
+    test_enc = vocab.encode(split.test)
+    test_all = ValidationSet.build(test_enc, train_enc, n_items=vocab.n_items, candidates=cands)
+    warm = np.zeros(vocab.n_users, dtype=bool)
+    warm[train_enc.users] = True
+    cold_users = test_all.users[~warm[test_all.users]]
+    test_cold = ValidationSet.build(
+        test_enc, train_enc, n_items=vocab.n_items, candidates=cands, users=cold_users
+    )
+    info = {
+        "protocol": "published",
+        "validation": valid_source,
+        "excluded_target_rows": split.info["excluded_rows"],
+        "excluded_labels": split.info["excluded_labels"],
+        "valid_rows": len(valid),
+        "test_rows": len(split.test),
+        "warm_test_users": int(len(test_all.users) - len(cold_users)),
+        "cold_test_users": int(len(cold_users)),
+        "target_train_rows": len(train),
+        "source_rows": len(source),
+        "target_items": int(len(cands)),
+    }
+    return TransferProtocol(tdata, test_all, test_cold, info)
+
+
+def _hold_out_rows(
+    train: Interactions, fraction: float, seed: int
+) -> tuple[Interactions, Interactions]:
+    """Move one random row of a ``fraction`` of users (with >= 2 rows) from train to valid."""
+    users = train.data["user"].to_numpy()
+    rng = np.random.default_rng(seed)
+    uniq, counts = np.unique(users, return_counts=True)
+    eligible = uniq[counts >= 2]
+    chosen = rng.choice(eligible, size=max(1, round(fraction * len(eligible))), replace=False)
+    rows = np.flatnonzero(np.isin(users, chosen))
+    rows = rows[rng.permutation(len(rows))]
+    # first row of each chosen user in the shuffled order: one random row per user
+    _, first = np.unique(users[rows], return_index=True)
+    mask = np.zeros(len(train), dtype=bool)
+    mask[rows[first]] = True
+    return train.take(~mask), train.take(mask)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from xcat.data.interactions import Interactions
@@ -128,8 +129,21 @@ def pretrain(
     tc = train_config or TrainConfig()
     model = _new_model(data, model_config, tc.seed)
     model.set_history(data.vocab.histories(data.source, max_len=model_config.max_history))
+    model.trained_until = _latest(data.source)
     result = fit(model, data.vocab.encode(data.source), config=tc)
     return model, result
+
+
+def _latest(*parts: Interactions) -> str | None:
+    """Latest timestamp of the tables that have one (ISO 8601, UTC); None if none has."""
+    stamped = [p for p in parts if "timestamp" in p.data.columns and len(p)]
+    if not stamped:
+        return None
+    latest = max(p.data["timestamp"].max() for p in stamped)
+    if latest is None or latest is pd.NaT:
+        return None
+    ts = pd.Timestamp(latest)
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).isoformat()
 
 
 def transfer(
@@ -207,6 +221,7 @@ def transfer(
     if spec.strategy is Strategy.SCRATCH:
         model = _new_model(data, mc, tc.seed)
         model.set_history(vocab.histories(data.target_train, max_len=mc.max_history))
+        model.trained_until = _latest(data.target_train)
         res = fit(model, vocab.encode(data.target_train), config=tc, valid=valid)
         return TransferResult(spec, model, res)
 
@@ -244,5 +259,7 @@ def transfer(
     train = vocab.encode(data.target_train)
     if joint:
         train = _concat(vocab.encode(data.source), train)
+    model.frozen = tuple(frozen)
+    model.trained_until = _latest(*parts)
     res = fit(model, train, config=tc, valid=valid, frozen=frozen)
     return TransferResult(spec, model, res, frozen=frozen, reinitialised=reinitialised)

@@ -1,0 +1,557 @@
+"""Incremental updates of a trained two-tower model from new interactions.
+
+The feedback loop: recommendations change what users do, and what they do
+next flows back into the model without retraining from scratch.
+:func:`update` (also :meth:`xcat.models.TwoTower.update`)
+
+1. checks the new events row by row (:func:`check_events`): rows with a
+   missing id, an unparseable timestamp or rating, a category the model
+   does not know, a known item under another category, or a timestamp
+   before the model's training cut-off are reported by reason with counts
+   and examples, never silently dropped;
+2. appends unseen users and items to the id maps (the old map stays a
+   prefix of the new one, so stored row numbers stay valid) and grows the
+   embedding tables: a new item starts from the mean embedding of its
+   category's items, a new user from the mean user-id embedding (its
+   history items then shape its vector), so new rows start where their
+   neighbours are rather than at random;
+3. appends the events to the users' stored histories (most recent kept);
+4. fine-tunes for a bounded number of optimizer steps on the events, with
+   the same parameters frozen as when the model was trained (its
+   ``frozen`` attribute, set by :func:`xcat.transfer.transfer`). Each
+   batch mixes in ``replay`` times as many (user, item) pairs drawn from the
+   stored histories: they give the in-batch softmax negatives when few
+   events arrive, and they limit forgetting (experience replay, e.g.
+   Rolnick et al., NeurIPS 2019).
+
+With ``steps=0`` only steps 1-3 happen: users without events keep
+bit-identical vectors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from xcat.data.interactions import (
+    CATEGORY,
+    ITEM,
+    RATING,
+    TIMESTAMP,
+    USER,
+    IdMap,
+    Interactions,
+)
+from xcat.models.two_tower import TwoTower
+from xcat.models.vocab import Vocab, _item_keys
+from xcat.train.config import TrainConfig
+
+__all__ = ["UpdateReport", "check_events", "update"]
+
+#: Reasons a row of new events is not used, with what they mean.
+INVALID_REASONS = {
+    "malformed": "missing user or item id, or unparseable timestamp or rating",
+    "unknown_category": "category not among the model's categories",
+    "unknown_item_without_category": "item the model does not know and no category given",
+    "category_mismatch": "item the model knows under another category",
+    "before_cutoff": "timestamp before the model's training cut-off",
+}
+
+
+@dataclass
+class UpdateReport:
+    """What :func:`update` did.
+
+    Attributes
+    ----------
+    events : int
+        Rows given.
+    used : int
+        Rows applied (appended to histories and trained on).
+    invalid : dict of str to dict
+        Per reason (keys of :data:`INVALID_REASONS`): ``{"count": int,
+        "examples": [row dicts]}`` (at most 5 examples, with their index
+        label in the input table under ``"row"``).
+    new_users, new_items : int
+        Rows appended to the user and item id maps.
+    n_users, n_items : int
+        Sizes after the update.
+    steps : int
+        Optimizer steps run.
+    replay_pairs : int
+        History pairs mixed into training.
+    loss : list of float
+        Mean loss of each epoch over the update set (empty with ``steps=0``).
+    frozen : list of str
+        Parameters kept fixed.
+    trained_until : str or None
+        The model's training cut-off after the update (ISO 8601, UTC).
+    """
+
+    events: int
+    used: int
+    invalid: dict[str, dict[str, Any]]
+    new_users: int = 0
+    new_items: int = 0
+    n_users: int = 0
+    n_items: int = 0
+    steps: int = 0
+    replay_pairs: int = 0
+    loss: list[float] = field(default_factory=list)
+    frozen: list[str] = field(default_factory=list)
+    trained_until: str | None = None
+
+    @property
+    def n_invalid(self) -> int:
+        """Rows not used, all reasons together."""
+        return sum(v["count"] for v in self.invalid.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dataclasses.asdict(self)
+
+    def __str__(self) -> str:
+        lines = [
+            f"events: {self.events:,} rows, {self.used:,} used, {self.n_invalid:,} not used",
+            f"new users: {self.new_users:,} (now {self.n_users:,}); "
+            f"new items: {self.new_items:,} (now {self.n_items:,})",
+            f"fine-tuning: {self.steps} steps on the events + {self.replay_pairs:,} replayed "
+            f"history pairs; frozen: {', '.join(self.frozen) or 'nothing'}",
+        ]
+        for reason, v in self.invalid.items():
+            ex = "; ".join(str(e) for e in v["examples"][:3])
+            lines.append(f"not used ({INVALID_REASONS[reason]}): {v['count']:,} rows, e.g. {ex}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _ids(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
+    """Ids in the vocabulary's kind; a mask of the rows whose id is missing or unparseable."""
+    if kind == "int":
+        num = pd.to_numeric(values, errors="coerce")
+        bad = num.isna() | (num != np.floor(num))
+        return num.where(~bad, 0).astype(np.int64), bad.to_numpy()
+    text = values.astype("string").str.strip()
+    bad = (text.isna() | (text == "")).to_numpy()
+    return text.fillna("").astype(object), bad
+
+
+def _timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        ts = pd.to_datetime(values, utc=True)
+        return ts, ts.isna().to_numpy()
+    num = pd.to_numeric(values, errors="coerce")
+    if num.notna().all():  # epoch seconds
+        ts = pd.to_datetime(num, unit="s", utc=True)
+    else:
+        ts = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    return ts, ts.isna().to_numpy()
+
+
+def check_events(
+    events: pd.DataFrame | Interactions,
+    vocab: Vocab,
+    *,
+    trained_until: pd.Timestamp | str | None = None,
+) -> tuple[Interactions | None, dict[str, dict[str, Any]]]:
+    """Split new events into usable rows and reported invalid rows.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or Interactions
+        Columns ``user``, ``item``, optional ``category`` (needed for items
+        the model does not know; a known item's category is taken from the
+        model), ``timestamp`` (epoch seconds or ISO 8601) and ``rating``.
+        Other columns are ignored.
+    vocab : Vocab
+        The model's vocabulary.
+    trained_until : pandas.Timestamp or str, optional
+        The model's training cut-off; earlier events are ``before_cutoff``.
+
+    Returns
+    -------
+    (Interactions or None, dict)
+        The usable rows (None if none) in input order, and the invalid rows
+        by reason (see :class:`UpdateReport`).
+
+    Raises
+    ------
+    ValueError
+        If ``events`` is not a table or lacks the ``user`` or ``item`` column.
+    """
+    if isinstance(events, Interactions):
+        frame = events.data
+    elif isinstance(events, pd.DataFrame):
+        frame = events
+    else:
+        raise ValueError(f"events: expected a DataFrame or Interactions, got {type(events)}")
+    missing = [c for c in (USER, ITEM) if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"events: missing columns {missing}; expected user, item and optionally "
+            f"category, timestamp, rating (got {list(frame.columns)})"
+        )
+    n = len(frame)
+    reason = np.full(n, "", dtype=object)
+
+    def mark(mask: np.ndarray, why: str) -> None:
+        reason[(reason == "") & mask] = why
+
+    users, bad_u = _ids(frame[USER], vocab.users.kind)
+    items, bad_i = _ids(frame[ITEM], vocab.items.kind if not vocab.scoped_items else "str")
+    mark(bad_u | bad_i, "malformed")
+    out = pd.DataFrame({USER: users.to_numpy(), ITEM: items.to_numpy()})
+    if TIMESTAMP in frame.columns:
+        ts, bad_t = _timestamps(frame[TIMESTAMP].reset_index(drop=True))
+        mark(bad_t, "malformed")
+        out[TIMESTAMP] = ts.to_numpy()
+    if RATING in frame.columns:
+        r = pd.to_numeric(frame[RATING].reset_index(drop=True), errors="coerce")
+        mark(r.isna().to_numpy(), "malformed")
+        out[RATING] = r.to_numpy(dtype=np.float64)
+    # category: given, or the category of a known item
+    known_cat = _known_item_categories(vocab, out[ITEM])
+    if CATEGORY in frame.columns:
+        given = frame[CATEGORY].reset_index(drop=True)
+        cat = given.astype("string").where(given.notna(), None)
+        cat = cat.where(cat.str.strip() != "", None)
+    else:
+        cat = pd.Series([None] * n, dtype=object)
+    has_cat = cat.notna().to_numpy()
+    mark(has_cat & ~cat.isin(vocab.domains).to_numpy(dtype=bool), "unknown_category")
+    if not vocab.scoped_items:
+        given_cat, model_cat = cat.to_numpy(dtype=object), known_cat.to_numpy(dtype=object)
+        known = known_cat.notna().to_numpy()
+        differs = np.array([str(g) != str(k) for g, k in zip(given_cat, model_cat, strict=True)])
+        mark(has_cat & known & differs, "category_mismatch")
+    final_cat = cat.where(cat.notna(), known_cat)
+    mark(final_cat.isna().to_numpy(dtype=bool), "unknown_item_without_category")
+    out[CATEGORY] = final_cat.to_numpy(dtype=object)
+    if trained_until is not None and TIMESTAMP in out.columns:
+        early = (pd.to_datetime(out[TIMESTAMP], utc=True) < _utc(trained_until)).to_numpy()
+        mark(early, "before_cutoff")
+    invalid: dict[str, dict[str, Any]] = {}
+    for why in INVALID_REASONS:
+        rows = np.flatnonzero(reason == why)
+        if len(rows):
+            examples = [
+                {"row": _plain(frame.index[r])}
+                | {str(k): _plain(v) for k, v in frame.iloc[r].items()}
+                for r in rows[:5]
+            ]
+            invalid[why] = {"count": int(len(rows)), "examples": examples}
+    ok = reason == ""
+    if not ok.any():
+        return None, invalid
+    good = out[ok].reset_index(drop=True)
+    if TIMESTAMP in good.columns:  # naive UTC, as Interactions stores timestamps
+        good[TIMESTAMP] = pd.to_datetime(good[TIMESTAMP], utc=True).dt.tz_localize(None)
+    items_table = events.items if isinstance(events, Interactions) else None
+    return Interactions(good, items=items_table), invalid
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    """Return ``value`` as a UTC timestamp (naive values are UTC, as in xcat.data)."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return None if np.isnan(v) else float(v)
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return v if isinstance(v, (int, float, str, bool)) else str(v)
+
+
+def _known_item_categories(vocab: Vocab, items: pd.Series) -> pd.Series:
+    """Category of each item the vocabulary knows (unscoped keys), else None."""
+    if vocab.scoped_items:
+        return pd.Series([None] * len(items), dtype=object)
+    rows = vocab.items.ids.get_indexer(pd.Index(items.to_numpy()))
+    cats = vocab.item_categories()
+    return pd.Series([cats[r] if r >= 0 else None for r in rows], dtype=object, index=items.index)
+
+
+# --------------------------------------------------------------------------- growing
+
+
+def extend_vocab(vocab: Vocab, events: Interactions) -> Vocab:
+    """Append the events' unseen users and items to a vocabulary.
+
+    Old row numbers are unchanged: each id map of ``vocab`` is a prefix of
+    the returned one. New items take their category from the events and the
+    item feature tokens the vocabulary already knows (the category token;
+    the items table's non-numeric columns when ``events`` has one).
+
+    Raises
+    ------
+    ValueError
+        If an event's category is not one of the vocabulary's domains.
+    """
+    df = events.data
+    bad = sorted(set(map(str, df[CATEGORY].unique())) - set(vocab.domains))
+    if bad:
+        raise ValueError(f"events: categories {bad} are not among the model's {vocab.domains}")
+    new_users = pd.unique(df.loc[~df[USER].isin(vocab.users.ids), USER])
+    keys = _item_keys(df, vocab.scoped_items)
+    fresh = ~keys.isin(vocab.items.ids)
+    first = df[fresh].assign(key=keys[fresh]).drop_duplicates("key")
+    users = IdMap(
+        np.r_[vocab.users.ids.to_numpy(), np.asarray(new_users, dtype=object)]
+        if vocab.users.kind == "str"
+        else np.r_[vocab.users.ids.to_numpy(), np.asarray(new_users, dtype=np.int64)],
+        name=vocab.users.name,
+    )
+    new_keys = first["key"].to_numpy()
+    items = IdMap(
+        np.r_[vocab.items.ids.to_numpy(), new_keys.astype(vocab.items.ids.dtype)],
+        name=vocab.items.name,
+    )
+    dom_of = {d: i for i, d in enumerate(vocab.domains)}
+    new_domains = first[CATEGORY].astype(str).map(dom_of).to_numpy(dtype=np.int64)
+    width = vocab.item_features.shape[1]
+    codes = np.full((len(first), width), -1, dtype=np.int64)
+    if vocab.features is not None and width:
+        table = events.items
+        for row, (item, cat) in enumerate(zip(first[ITEM], first[CATEGORY], strict=True)):
+            tokens = [f"category={cat}"]
+            if table is not None and item in table.index:
+                for col, v in table.loc[item].items():
+                    if not pd.api.types.is_float(v):
+                        tokens += [
+                            f"{col}={x}"
+                            for x in (v if isinstance(v, (list, tuple, np.ndarray)) else [v])
+                        ]
+            known = [t for t in tokens if t in vocab.features][:width]
+            codes[row, : len(known)] = vocab.features.encode(known) if known else []
+    return Vocab(
+        users=users,
+        items=items,
+        domains=vocab.domains,
+        item_domains=np.r_[vocab.item_domains, new_domains],
+        features=vocab.features,
+        item_features=np.vstack([vocab.item_features, codes]),
+        scoped_items=vocab.scoped_items,
+    )
+
+
+def _category_means(
+    weight: torch.Tensor, domains: np.ndarray, new_domains: np.ndarray
+) -> torch.Tensor:
+    """Rows for new items: the mean of the old items' rows of the same category."""
+    old = weight.detach()
+    overall = old.mean(dim=0)
+    out = overall.expand(len(new_domains), -1).clone()
+    for d in np.unique(new_domains):
+        same = torch.from_numpy(np.flatnonzero(domains == d))
+        if len(same):
+            out[torch.from_numpy(new_domains == d)] = old[same].mean(dim=0)
+    return out
+
+
+def grow(model: TwoTower, vocab: Vocab) -> TwoTower:
+    """Return a copy of ``model`` sized for ``vocab``, an extension of ``model.vocab``.
+
+    Old rows of every table are copied bit for bit; new item rows (item-id
+    and history tables) are the mean of their category's old rows, new
+    user-id rows the mean of the old ones; new users have empty histories.
+
+    Raises
+    ------
+    ValueError
+        If the model has no vocabulary or ``vocab`` does not extend it.
+    """
+    old_vocab = model.vocab
+    if old_vocab is None:
+        raise ValueError("model: has no vocabulary, so new ids cannot be mapped")
+    c = model.config
+    n_u, n_i = c.n_users, c.n_items
+    prefix_ok = (
+        vocab.n_users >= n_u
+        and vocab.n_items >= n_i
+        and vocab.users.ids[:n_u].equals(old_vocab.users.ids)
+        and vocab.items.ids[:n_i].equals(old_vocab.items.ids)
+    )
+    if not prefix_ok:
+        raise ValueError("vocab: the model's id maps must be a prefix of the new ones")
+    cfg = dataclasses.replace(c, n_users=vocab.n_users, n_items=vocab.n_items)
+    new = TwoTower(cfg, vocab)
+    new.frozen, new.trained_until = model.frozen, model.trained_until
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    grown = new.state_dict()
+    old_domains = vocab.item_domains[:n_i]
+    new_domains = vocab.item_domains[n_i:]
+    for name, value in state.items():
+        if name == "user_tower.user_id.weight":
+            grown[name][:n_u] = value
+            grown[name][n_u:] = value.mean(dim=0)
+        elif name == "user_tower.history.weight":  # rows: items, then the padding row
+            grown[name][:n_i] = value[:n_i]
+            grown[name][n_i:-1] = _category_means(value[:n_i], old_domains, new_domains)
+            grown[name][-1] = value[-1]
+        elif name == "item_tower.item_id.weight":
+            grown[name][:n_i] = value
+            grown[name][n_i:] = _category_means(value, old_domains, new_domains)
+        elif name == "user_history":  # padded with n_items, which moves
+            grown[name][:n_u] = torch.where(value == n_i, cfg.n_items, value)
+        elif name == "item_tower.item_features":
+            pass  # set from the vocabulary by TwoTower(cfg, vocab)
+        else:
+            grown[name] = value
+    new.load_state_dict(grown)
+    return new
+
+
+def _append_history(model: TwoTower, users: np.ndarray, items: np.ndarray) -> None:
+    """Append (user, item) events, in the given order, to the stored histories."""
+    pad = model.config.n_items
+    hist = model.user_history.cpu().numpy().copy()
+    width = hist.shape[1]
+    order = np.argsort(users, kind="stable")
+    users, items = users[order], items[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(users)) + 1]
+    for s, e in zip(starts, np.r_[starts[1:], len(users)], strict=True):
+        row = hist[users[s]]
+        merged = np.r_[row[row != pad], items[s:e]][-width:]
+        hist[users[s]] = pad
+        hist[users[s], : len(merged)] = merged
+    model.user_history.copy_(torch.from_numpy(hist))
+
+
+def _replay_pairs(
+    model: TwoTower, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` (user, item) pairs drawn uniformly from the stored histories."""
+    hist = model.user_history.cpu().numpy()
+    users, cols = np.nonzero(hist != model.config.n_items)
+    if n <= 0 or len(users) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pick = rng.choice(len(users), size=min(n, len(users)), replace=False)
+    return users[pick].astype(np.int64), hist[users[pick], cols[pick]].astype(np.int64)
+
+
+def update(
+    model: TwoTower,
+    events: pd.DataFrame | Interactions,
+    *,
+    steps: int = 100,
+    replay: float = 1.0,
+    train_config: TrainConfig | None = None,
+    invalid: str = "skip",
+) -> UpdateReport:
+    """Apply new interactions to a trained model, in place (see the module docstring).
+
+    Parameters
+    ----------
+    model : TwoTower
+        A model with a vocabulary (every model :mod:`xcat.transfer` trains
+        or :func:`xcat.load` reads). It is modified in place: its config,
+        vocabulary, tables and histories grow.
+    events : pandas.DataFrame or Interactions
+        New interactions: ``user``, ``item``, optional ``category``,
+        ``timestamp``, ``rating`` (see :func:`check_events`).
+    steps : int, default 100
+        Optimizer steps of fine-tuning (batches of ``train_config.batch_size``);
+        0 only extends ids and histories.
+    replay : float, default 1.0
+        History pairs mixed in per event (at least enough to fill one
+        batch); 0 trains on the events alone.
+    train_config : TrainConfig, optional
+        Loss, learning rate, batch size, seed, device. Default
+        ``TrainConfig(lr=1e-3, batch_size=256, progress=False)``.
+    invalid : {"skip", "raise"}, default "skip"
+        What to do with invalid rows: leave them out (they are counted, with
+        examples, in the report) or raise ValueError.
+
+    Returns
+    -------
+    UpdateReport
+
+    Raises
+    ------
+    ValueError
+        If the model has no vocabulary, ``steps`` or ``replay`` is negative,
+        ``invalid`` is unknown, or ``invalid="raise"`` and a row is invalid.
+    """
+    from xcat.train.loop import fit
+
+    if not isinstance(model, TwoTower):
+        raise ValueError(f"model: expected a TwoTower, got {type(model).__name__}")
+    if model.vocab is None:
+        raise ValueError("model: has no vocabulary, so new ids cannot be mapped")
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps: expected a non-negative integer, got {steps!r}")
+    if not replay >= 0:
+        raise ValueError(f"replay: expected a non-negative number, got {replay!r}")
+    if invalid not in ("skip", "raise"):
+        raise ValueError(f"invalid: expected 'skip' or 'raise', got {invalid!r}")
+    tc = train_config or TrainConfig(lr=1e-3, batch_size=256, progress=False)
+    good, bad = check_events(events, model.vocab, trained_until=model.trained_until)
+    n_rows = len(events.data) if isinstance(events, Interactions) else len(events)
+    report = UpdateReport(events=n_rows, used=0 if good is None else len(good), invalid=bad)
+    if bad and invalid == "raise":
+        raise ValueError(f"events: {report.n_invalid:,} rows are invalid\n{report}")
+    report.frozen = list(model.frozen)
+    if good is None:
+        report.n_users, report.n_items = model.config.n_users, model.config.n_items
+        report.trained_until = model.trained_until
+        return report
+
+    n_u, n_i = model.config.n_users, model.config.n_items
+    vocab = extend_vocab(model.vocab, good)
+    device = model.device
+    if vocab.n_users > n_u or vocab.n_items > n_i:
+        grown = grow(model.cpu(), vocab)
+        # swap the grown modules in, so the caller's object is the updated model
+        model.config, model.vocab = grown.config, grown.vocab
+        model.user_tower, model.item_tower = grown.user_tower, grown.item_tower
+        model.user_history = grown.user_history
+        model.to(device)
+    report.new_users, report.new_items = vocab.n_users - n_u, vocab.n_items - n_i
+    report.n_users, report.n_items = vocab.n_users, vocab.n_items
+
+    data = good.data
+    if TIMESTAMP in data.columns:
+        data = data.sort_values(TIMESTAMP, kind="stable")
+        latest = pd.Timestamp(data[TIMESTAMP].max())
+        latest = latest.tz_localize("UTC") if latest.tzinfo is None else latest.tz_convert("UTC")
+        if model.trained_until is None or latest > _utc(model.trained_until):
+            model.trained_until = latest.isoformat()
+    enc = vocab.encode(Interactions(data.reset_index(drop=True), copy=False))
+    rng = np.random.default_rng(tc.seed)
+    n_replay = 0
+    if replay > 0 and steps > 0:
+        n_replay = max(round(replay * len(enc)), tc.batch_size - len(enc))
+    r_users, r_items = _replay_pairs(model, n_replay, rng)
+    _append_history(model, enc.users, enc.items)
+    report.replay_pairs = len(r_users)
+    report.trained_until = model.trained_until
+    if steps == 0:
+        return report
+    from xcat.models.vocab import EncodedInteractions
+
+    train = EncodedInteractions(
+        np.r_[enc.users, r_users],
+        np.r_[enc.items, r_items],
+        np.r_[enc.domains, vocab.item_domains[r_items]],
+    )
+    per_epoch = -(-len(train) // tc.batch_size)
+    res = fit(
+        model,
+        train,
+        config=tc.replace(epochs=-(-steps // per_epoch), max_steps=steps),
+        frozen=model.frozen,
+    )
+    report.steps = int(res.steps)
+    report.loss = [float(r["loss"]) for r in res.history]
+    return report

@@ -1,0 +1,349 @@
+"""Incremental updates (the feedback loop): xcat.train.update and TwoTower.update."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from click.testing import CliRunner  # noqa: E402
+from models_synthetic import make_cross_domain  # noqa: E402
+from xcat import topn  # noqa: E402
+from xcat.cli.main import main  # noqa: E402
+from xcat.models import Vocab, load, save  # noqa: E402
+from xcat.train import TrainConfig  # noqa: E402
+from xcat.train.loop import clone_model  # noqa: E402
+from xcat.train.update import check_events, update  # noqa: E402
+from xcat.transfer import TransferData, pretrain, transfer  # noqa: E402
+
+TC = TrainConfig(epochs=3, batch_size=128, lr=5e-3, progress=False, device="cpu", num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A ``freeze`` model on the planted-cluster data, with timestamps on the target."""
+    torch.set_num_threads(1)
+    data, _, _ = make_cross_domain(n_users=200, seed=3)
+    tgt = data.target.data.assign(
+        timestamp=pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(data.target)), "min")
+    )
+    from xcat.data.interactions import Interactions
+
+    target = Interactions(tgt, items=data.target.items)
+    vocab = Vocab.from_interactions(data.source, target)
+    tdata = TransferData(vocab, data.source, target)
+    pre, _ = pretrain(tdata, model_config=vocab.model_config(dim=16), train_config=TC)
+    res = transfer("freeze", tdata, pretrained=pre, train_config=TC)
+    return res.model, data
+
+
+def _copy(model):
+    return clone_model(model)
+
+
+def _score(model, user: str, item: str) -> float:
+    u = model.vocab.users.encode([user])
+    i = model.vocab.items.encode([item])
+    return float(model.user_embeddings(u)[0] @ model.item_embeddings(i)[0])
+
+
+def test_cutoff_and_frozen_recorded_by_transfer(trained):
+    model, _ = trained
+    assert model.trained_until is not None and model.trained_until.startswith("2024-01-01")
+    assert "user_tower.mlp.0.weight" in model.frozen
+
+
+def test_target_purchase_raises_its_score_and_rank(trained):
+    model, _ = trained
+    m = _copy(model)
+    user = "u7"
+    tgt_items = m.vocab.domain_items(["tgt"])
+    scores = m.user_embeddings(m.vocab.users.encode([user]))[0] @ m.item_embeddings().T
+    # the user's lowest-scored target item: the purchase is a surprise to the model
+    item_row = tgt_items[np.argmin(scores[tgt_items])]
+    item = m.vocab.items.ids[item_row]
+    before = _score(m, user, item)
+    rank_before = int((scores[tgt_items] > scores[item_row]).sum())
+    rep = m.update(
+        pd.DataFrame({"user": [user] * 3, "item": [item] * 3, "category": "tgt"}),
+        steps=30,
+        train_config=TrainConfig(lr=1e-2, batch_size=64, progress=False, device="cpu"),
+    )
+    assert rep.used == 3 and rep.steps == 30
+    after = _score(m, user, item)
+    scores_after = m.user_embeddings(m.vocab.users.encode([user]))[0] @ m.item_embeddings().T
+    rank_after = int((scores_after[tgt_items] > scores_after[item_row]).sum())
+    assert after > before + 0.1
+    assert rank_after < rank_before
+    # the purchase is now in the stored history (the user tower pools it)
+    row = m.user_history[int(m.vocab.users.encode([user])[0])].numpy()
+    assert int(item_row) in row
+
+
+def test_new_user_and_item_rows_and_initialisation(trained):
+    model, _ = trained
+    m = _copy(model)
+    n_u, n_i = m.config.n_users, m.config.n_items
+    old_item_w = m.item_tower.item_id.weight.detach().clone()
+    old_user_w = m.user_tower.user_id.weight.detach().clone()
+    tgt_rows = m.vocab.domain_items(["tgt"])
+    rep = m.update(
+        pd.DataFrame(
+            {"user": ["newbie", "newbie"], "item": ["t-new", "t3"], "category": ["tgt", "tgt"]}
+        ),
+        steps=0,
+    )
+    assert (rep.new_users, rep.new_items) == (1, 1)
+    assert (m.config.n_users, m.config.n_items) == (n_u + 1, n_i + 1)
+    # old rows unchanged, new item = mean of its category's items, new user = mean user row
+    w = m.item_tower.item_id.weight.detach()
+    assert torch.equal(w[:n_i], old_item_w)
+    np.testing.assert_allclose(w[n_i].numpy(), old_item_w[tgt_rows].mean(0).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        m.user_tower.user_id.weight.detach()[n_u].numpy(), old_user_w.mean(0).numpy(), rtol=1e-6
+    )
+    # the history padding row moved to the end and is still zero
+    assert torch.count_nonzero(m.user_tower.history.weight[-1]) == 0
+    vec = m.user_embeddings([n_u])
+    assert np.isfinite(vec).all()
+    # the old id maps are a prefix of the new ones
+    assert m.vocab.users.ids[:n_u].equals(model.vocab.users.ids)
+    assert m.vocab.items.ids[:n_i].equals(model.vocab.items.ids)
+
+
+def test_steps0_unrelated_events_leave_other_users_unchanged(trained):
+    model, _ = trained
+    m = _copy(model)
+    before_u = m.user_embeddings()
+    before_i = m.item_embeddings()
+    # events of two existing users and a new user, on existing and new items
+    events = pd.DataFrame(
+        {
+            "user": ["u1", "u2", "brand-new"],
+            "item": ["t1", "t-new-9", "s4"],
+            "category": ["tgt", "tgt", "src"],
+        }
+    )
+    m.update(events, steps=0)
+    touched = m.vocab.users.encode(["u1", "u2"])
+    others = np.setdiff1d(np.arange(model.config.n_users), touched)
+    after_u = m.user_embeddings(np.arange(model.config.n_users))
+    assert np.array_equal(after_u[others], before_u[others])
+    assert np.array_equal(m.item_embeddings(np.arange(model.config.n_items)), before_i)
+    # hence their recommendations over the existing catalogue are identical
+    cands = model.vocab.domain_items(["tgt"])
+    a = topn(before_u[others], before_i, 10, candidates=cands)
+    b = topn(after_u[others], m.item_embeddings(), 10, candidates=cands)
+    assert np.array_equal(a.indices, b.indices) and np.array_equal(a.scores, b.scores)
+
+
+def test_frozen_parameters_stay_fixed_during_update(trained):
+    model, _ = trained
+    m = _copy(model)
+    frozen = {n: p.detach().clone() for n, p in m.named_parameters() if n in m.frozen}
+    m.update(pd.DataFrame({"user": ["u3", "u4"], "item": ["t5", "t6"], "category": "tgt"}), steps=5)
+    params = dict(m.named_parameters())
+    for name, old in frozen.items():
+        assert torch.equal(params[name].detach(), old), name
+    # trainable ones moved
+    assert not torch.equal(
+        params["item_tower.item_id.weight"].detach(), model.item_tower.item_id.weight.detach()
+    )
+
+
+def test_update_round_trips_through_save_and_load(trained, tmp_path):
+    model, _ = trained
+    m = _copy(model)
+    m.update(
+        pd.DataFrame(
+            {
+                "user": ["u5", "zed"],
+                "item": ["t8", "t-fresh"],
+                "category": "tgt",
+                "timestamp": ["2025-05-01T10:00:00Z", "2025-05-02T10:00:00Z"],
+            }
+        ),
+        steps=3,
+    )
+    assert m.trained_until.startswith("2025-05-02T10:00:00")
+    save(m, tmp_path / "m")
+    back = load(tmp_path / "m")
+    for k, v in m.state_dict().items():
+        assert torch.equal(back.state_dict()[k], v), k
+    assert back.vocab.users == m.vocab.users and back.vocab.items == m.vocab.items
+    assert back.frozen == m.frozen and back.trained_until == m.trained_until
+    assert np.array_equal(back.user_embeddings(), m.user_embeddings())
+    # a second update on the loaded model extends it again
+    back.update(pd.DataFrame({"user": ["zed2"], "item": ["t1"], "category": ["tgt"]}), steps=0)
+    assert back.vocab.users.ids[: m.config.n_users].equals(m.vocab.users.ids)
+
+
+def test_invalid_rows_are_reported_by_reason(trained):
+    model, _ = trained
+    events = pd.DataFrame(
+        {
+            "user": ["u1", None, "u2", "u3", "u4", "u5", "u6"],
+            "item": ["t1", "t2", "t3", "b9", "s1", "t4", "t5"],
+            "category": ["tgt", "tgt", "tgt", "books", "tgt", "tgt", None],
+            "timestamp": [
+                "2025-01-01",
+                "2025-01-01",
+                "not a time",
+                "2025-01-01",
+                "2025-01-01",
+                "2023-06-01",
+                "2025-01-02",
+            ],
+        }
+    )
+    good, bad = check_events(events, model.vocab, trained_until=model.trained_until)
+    assert {k: v["count"] for k, v in bad.items()} == {
+        "malformed": 2,
+        "unknown_category": 1,
+        "category_mismatch": 1,  # s1 is a source item
+        "before_cutoff": 1,
+    }
+    assert bad["unknown_category"]["examples"][0]["category"] == "books"
+    assert bad["before_cutoff"]["examples"][0]["row"] == 5
+    # the good rows are kept in order; the known item t5 gets its category from the model
+    assert good.data["user"].tolist() == ["u1", "u6"]
+    assert good.data["category"].tolist() == ["tgt", "tgt"]
+    m = _copy(model)
+    rep = m.update(events, steps=0)
+    assert rep.events == 7 and rep.used == 2 and rep.n_invalid == 5
+    assert "before the model's training cut-off" in str(rep)
+    with pytest.raises(ValueError, match="5 rows are invalid"):
+        _copy(model).update(events, steps=0, invalid="raise")
+
+
+def test_unknown_item_without_category_and_argument_errors(trained):
+    model, _ = trained
+    good, bad = check_events(pd.DataFrame({"user": ["u1"], "item": ["zzz"]}), model.vocab)
+    assert good is None and bad["unknown_item_without_category"]["count"] == 1
+    with pytest.raises(ValueError, match="missing columns"):
+        check_events(pd.DataFrame({"user": ["u1"]}), model.vocab)
+    m = _copy(model)
+    events = pd.DataFrame({"user": ["u1"], "item": ["t1"]})
+    with pytest.raises(ValueError, match="steps"):
+        m.update(events, steps=-1)
+    with pytest.raises(ValueError, match="replay"):
+        m.update(events, replay=-0.5)
+    with pytest.raises(ValueError, match="invalid"):
+        m.update(events, invalid="drop")
+    novocab = _copy(model)
+    novocab.vocab = None
+    with pytest.raises(ValueError, match="vocabulary"):
+        update(novocab, events)
+
+
+def test_integer_ids_from_text(tmp_path):
+    """Ids read as text from a file are matched to a model with integer ids."""
+    from xcat.data.interactions import Interactions
+
+    df = pd.DataFrame(
+        {"user": [1, 1, 2, 2, 3], "item": [10, 11, 10, 12, 11], "category": ["a"] * 5}
+    )
+    inter = Interactions(df)
+    vocab = Vocab.from_interactions(inter)
+    tdata = TransferData(vocab, inter, inter)
+    model, _ = pretrain(
+        tdata, model_config=vocab.model_config(dim=4), train_config=TC.replace(epochs=1)
+    )
+    rep = model.update(
+        pd.DataFrame({"user": ["1", "4", "x"], "item": ["12", "13", "10"], "category": "a"}),
+        steps=0,
+    )
+    assert rep.used == 2 and rep.invalid["malformed"]["count"] == 1
+    assert model.vocab.users.ids.tolist() == [1, 2, 3, 4]
+    assert model.vocab.items.ids.tolist() == [10, 11, 12, 13]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_feedback_writes_model_and_report(trained, tmp_path):
+    model, _ = trained
+    save(model, tmp_path / "model", extra={"strategy": "freeze"})
+    rng = np.random.default_rng(0)
+    users = [f"u{i}" for i in range(60)]
+    rows = [
+        (u, f"t{rng.integers(0, 48)}", "tgt", f"2025-02-01T{h:02d}:00:00Z")
+        for u in users
+        for h in range(3)
+    ]
+    rows += [("newcomer", "t-brand-new", "tgt", "2025-02-02T00:00:00Z")]
+    rows += [("u1", "t2", "tgt", "1999-01-01T00:00:00Z")]  # before the cut-off
+    path = tmp_path / "events.csv"
+    pd.DataFrame(rows, columns=["user", "item", "category", "timestamp"]).to_csv(path, index=False)
+    with open(path, "a") as f:
+        f.write("u2,t3,tgt,2025-02-03T00:00:00Z,extra-field\n")  # a malformed line
+    out = tmp_path / "updated"
+    res = CliRunner().invoke(
+        main,
+        [
+            "feedback",
+            "--model",
+            str(tmp_path / "model"),
+            "--events",
+            str(path),
+            "--out",
+            str(out),
+            "--steps",
+            "5",
+            "--holdout",
+            "0.2",
+            "--device",
+            "cpu",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "held-out (12 events)" in res.output
+    summary = json.loads((out / "feedback.json").read_text())
+    upd = summary["update"]
+    assert upd["new_users"] == 1 and upd["new_items"] == 1
+    assert upd["invalid"]["before_cutoff"]["count"] == 1
+    assert upd["invalid"]["malformed"]["count"] == 1
+    assert upd["events"] == len(rows) - 12 + 1
+    assert summary["held_out"]["before"]["users"] == 12
+    assert (out / "feedback.md").read_text().count("| before |") == 1
+    back = load(out)
+    assert back.vocab.users.ids[: model.config.n_users].equals(model.vocab.users.ids)
+    assert back.frozen == model.frozen
+    # --strict refuses the same file
+    res = CliRunner().invoke(
+        main,
+        ["feedback", "--model", str(tmp_path / "model"), "--events", str(path)]
+        + ["--out", str(tmp_path / "strict"), "--strict"],
+    )
+    assert res.exit_code != 0 and "wrong number of fields" in res.output
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def _replay_module():
+    path = Path(__file__).resolve().parents[1] / "benches" / "feedback_replay.py"
+    spec = importlib.util.spec_from_file_location("feedback_replay", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_replay_on_amazon_sequences_update_beats_no_update(data_dir):
+    """Train on the first part of each sequence, feed the next items, test on the last."""
+    from xcat.data.datasets import load_amazon2014_5core
+    from xcat.data.domains import sample_users
+
+    torch.set_num_threads(2)
+    data = sample_users(load_amazon2014_5core("beauty", "toys", root=data_dir), 1500, seed=0)
+    out = _replay_module().replay_experiment(data, n_events=2, steps=150, epochs=3, seed=0)
+    m = out["metrics"]
+    assert out["report"].new_items > 0  # items first seen in the events joined the catalogue
+    assert m["updated"]["NDCG@10"] > m["not updated"]["NDCG@10"]
+    assert m["updated"]["HR@10"] > m["not updated"]["HR@10"]
