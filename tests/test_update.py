@@ -347,3 +347,74 @@ def test_replay_on_amazon_sequences_update_beats_no_update(data_dir):
     assert out["report"].new_items > 0  # items first seen in the events joined the catalogue
     assert m["updated"]["NDCG@10"] > m["not updated"]["NDCG@10"]
     assert m["updated"]["HR@10"] > m["not updated"]["HR@10"]
+
+
+def test_new_item_features_from_an_items_table(trained):
+    """A new item listed with known attribute tokens gets them; unknown tokens and floats don't."""
+    from xcat.data.interactions import Interactions
+
+    model, _ = trained
+    items = pd.DataFrame(
+        {"attributes": [["c1", "x2", "never-seen"]], "price": [12.5]},
+        index=pd.Index(["t-new-feat"], name="item"),
+    )
+    events = Interactions(
+        pd.DataFrame({"user": ["u1"], "item": ["t-new-feat"], "category": ["tgt"]}), items=items
+    )
+    vocab = model.vocab.extend(events)
+    row = vocab.items.encode(["t-new-feat"])[0]
+    codes = vocab.item_features[row]
+    tokens = set(vocab.features.decode(codes[codes >= 0]))
+    assert tokens == {"category=tgt", "attributes=c1", "attributes=x2"}
+    assert (
+        vocab.item_features[: model.config.n_items].tolist() == model.vocab.item_features.tolist()
+    )
+    with pytest.raises(ValueError, match="categories"):
+        model.vocab.extend(
+            Interactions(pd.DataFrame({"user": ["u1"], "item": ["b1"], "category": ["books"]}))
+        )
+
+
+def test_heldout_metrics_against_a_brute_force_reference(trained):
+    from xcat.train.evaluation import heldout_metrics
+
+    model, _ = trained
+    rng = np.random.default_rng(1)
+    users = [f"u{i}" for i in rng.choice(200, 40, replace=False)]
+    tgt = model.vocab.items.ids[model.vocab.domain_items(["tgt"])].tolist()
+    held = pd.DataFrame(
+        {"user": users, "item": [tgt[i] for i in rng.integers(0, len(tgt), 40)], "category": "tgt"}
+    )
+    held.loc[3, "item"] = "t-unknown"  # an item the model cannot recommend: a miss
+    held.loc[5, "user"] = "nobody"  # a user the model does not know: not evaluated
+    exclude = pd.DataFrame({"user": users[:10], "item": tgt[:10], "category": "tgt"})
+    got = heldout_metrics(model, held, k=10, exclude=exclude)
+
+    U, V = model.user_embeddings().astype(np.float64), model.item_embeddings().astype(np.float64)
+    cands = set(model.vocab.domain_items(["tgt"]).tolist())
+    pad = model.config.n_items
+    ndcg, hits, n = 0.0, 0, 0
+    for _, r in held.iterrows():
+        if r["user"] not in model.vocab.users:
+            continue
+        n += 1
+        if r["item"] not in model.vocab.items:
+            continue
+        u = int(model.vocab.users.encode([r["user"]])[0])
+        i = int(model.vocab.items.encode([r["item"]])[0])
+        banned = {int(x) for x in model.user_history[u].tolist() if x != pad}
+        banned |= {
+            int(model.vocab.items.encode([e.item])[0])
+            for e in exclude.itertuples()
+            if e.user == r["user"]
+        }
+        banned.discard(i)
+        pool = [j for j in cands if j not in banned]
+        s = V[pool] @ U[u]
+        rank = int((s > float(V[i] @ U[u])).sum())  # 0-based; no exact ties in float64 here
+        if rank < 10:
+            hits += 1
+            ndcg += 1 / np.log2(rank + 2)
+    assert got["users"] == n == 39
+    assert got["HR@10"] == pytest.approx(hits / n)
+    assert got["NDCG@10"] == pytest.approx(ndcg / n, abs=1e-9)

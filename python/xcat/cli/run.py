@@ -192,8 +192,9 @@ def quickstart(
     if result.sampled_table is not None:
         click.echo(f"\n{SAMPLED_TITLE.format(n=cfg.n_sampled_negatives)}:\n")
         click.echo(format_table(result.sampled_table))
+    who = "cold-start users" if "cold-start" in result.results["scratch"] else "test users"
     click.echo(
-        "\nExample recommendations for test users "
+        f"\nExample recommendations for {who} "
         f"({result.recommendations['strategy'].iloc[0] if len(result.recommendations) else '-'}):"
     )
     for user, recs in result.recommendations.groupby("user", sort=False):

@@ -221,6 +221,64 @@ class Vocab:
                 codes[row, : len(ts)] = features.encode(ts)
         return cls(users, items, domains, item_domains, features, codes, scoped)
 
+    def extend(self, new: Interactions) -> Vocab:
+        """Return this vocabulary with the unseen users and items of ``new`` appended.
+
+        Old row numbers are unchanged: each id map of ``self`` is a prefix of
+        the returned one's, so indices stored with a model stay valid (the
+        feedback loop, :func:`xcat.train.update.update`). New items take
+        their category from ``new`` and the feature tokens this vocabulary
+        already knows: the category token and, when ``new`` has an items
+        table, its non-float columns (float columns were bucketed by
+        quantiles of the original items, which new items cannot reproduce).
+
+        Raises
+        ------
+        ValueError
+            If a category of ``new`` is not one of the domains.
+        """
+        df = new.data
+        bad = sorted(set(map(str, df[CATEGORY].unique())) - set(self.domains))
+        if bad:
+            raise ValueError(f"new: categories {bad} are not among the domains {self.domains}")
+        fresh_users = pd.unique(df.loc[~df[USER].isin(self.users.ids), USER])
+        user_dtype = np.int64 if self.users.kind == "int" else object
+        users = IdMap(
+            np.r_[self.users.ids.to_numpy(), np.asarray(fresh_users, dtype=user_dtype)],
+            name=self.users.name,
+        )
+        keys = _item_keys(df, self.scoped_items)
+        fresh = ~keys.isin(self.items.ids)
+        first = df[fresh].assign(key=keys[fresh]).drop_duplicates("key")
+        items = IdMap(
+            np.r_[self.items.ids.to_numpy(), first["key"].to_numpy().astype(self.items.ids.dtype)],
+            name=self.items.name,
+        )
+        dom_of = {d: i for i, d in enumerate(self.domains)}
+        new_domains = first[CATEGORY].astype(str).map(dom_of).to_numpy(dtype=np.int64)
+        width = self.item_features.shape[1]
+        codes = np.full((len(first), width), -1, dtype=np.int64)
+        if self.features is not None and width:
+            table = new.items
+            for row, (item, cat) in enumerate(zip(first[ITEM], first[CATEGORY], strict=True)):
+                tokens = [f"category={cat}"]
+                if table is not None and item in table.index:
+                    for col, value in table.loc[item].items():
+                        if not pd.api.types.is_float(value):
+                            tokens += _tokens(value, str(col))
+                known = [tok for tok in tokens if tok in self.features][:width]
+                if known:
+                    codes[row, : len(known)] = self.features.encode(known)
+        return Vocab(
+            users=users,
+            items=items,
+            domains=self.domains,
+            item_domains=np.r_[self.item_domains, new_domains],
+            features=self.features,
+            item_features=np.vstack([self.item_features, codes]),
+            scoped_items=self.scoped_items,
+        )
+
     def model_config(self, **kwargs: Any) -> TwoTowerConfig:
         """Return a :class:`TwoTowerConfig` sized for this vocabulary.
 

@@ -44,11 +44,10 @@ from xcat.data.interactions import (
     RATING,
     TIMESTAMP,
     USER,
-    IdMap,
     Interactions,
 )
 from xcat.models.two_tower import TwoTower
-from xcat.models.vocab import Vocab, _item_keys
+from xcat.models.vocab import Vocab
 from xcat.train.config import TrainConfig
 
 __all__ = ["UpdateReport", "check_events", "update"]
@@ -285,66 +284,6 @@ def _known_item_categories(vocab: Vocab, items: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- growing
 
 
-def extend_vocab(vocab: Vocab, events: Interactions) -> Vocab:
-    """Append the events' unseen users and items to a vocabulary.
-
-    Old row numbers are unchanged: each id map of ``vocab`` is a prefix of
-    the returned one. New items take their category from the events and the
-    item feature tokens the vocabulary already knows (the category token;
-    the items table's non-numeric columns when ``events`` has one).
-
-    Raises
-    ------
-    ValueError
-        If an event's category is not one of the vocabulary's domains.
-    """
-    df = events.data
-    bad = sorted(set(map(str, df[CATEGORY].unique())) - set(vocab.domains))
-    if bad:
-        raise ValueError(f"events: categories {bad} are not among the model's {vocab.domains}")
-    new_users = pd.unique(df.loc[~df[USER].isin(vocab.users.ids), USER])
-    keys = _item_keys(df, vocab.scoped_items)
-    fresh = ~keys.isin(vocab.items.ids)
-    first = df[fresh].assign(key=keys[fresh]).drop_duplicates("key")
-    users = IdMap(
-        np.r_[vocab.users.ids.to_numpy(), np.asarray(new_users, dtype=object)]
-        if vocab.users.kind == "str"
-        else np.r_[vocab.users.ids.to_numpy(), np.asarray(new_users, dtype=np.int64)],
-        name=vocab.users.name,
-    )
-    new_keys = first["key"].to_numpy()
-    items = IdMap(
-        np.r_[vocab.items.ids.to_numpy(), new_keys.astype(vocab.items.ids.dtype)],
-        name=vocab.items.name,
-    )
-    dom_of = {d: i for i, d in enumerate(vocab.domains)}
-    new_domains = first[CATEGORY].astype(str).map(dom_of).to_numpy(dtype=np.int64)
-    width = vocab.item_features.shape[1]
-    codes = np.full((len(first), width), -1, dtype=np.int64)
-    if vocab.features is not None and width:
-        table = events.items
-        for row, (item, cat) in enumerate(zip(first[ITEM], first[CATEGORY], strict=True)):
-            tokens = [f"category={cat}"]
-            if table is not None and item in table.index:
-                for col, v in table.loc[item].items():
-                    if not pd.api.types.is_float(v):
-                        tokens += [
-                            f"{col}={x}"
-                            for x in (v if isinstance(v, (list, tuple, np.ndarray)) else [v])
-                        ]
-            known = [t for t in tokens if t in vocab.features][:width]
-            codes[row, : len(known)] = vocab.features.encode(known) if known else []
-    return Vocab(
-        users=users,
-        items=items,
-        domains=vocab.domains,
-        item_domains=np.r_[vocab.item_domains, new_domains],
-        features=vocab.features,
-        item_features=np.vstack([vocab.item_features, codes]),
-        scoped_items=vocab.scoped_items,
-    )
-
-
 def _category_means(
     weight: torch.Tensor, domains: np.ndarray, new_domains: np.ndarray
 ) -> torch.Tensor:
@@ -508,7 +447,7 @@ def update(
         return report
 
     n_u, n_i = model.config.n_users, model.config.n_items
-    vocab = extend_vocab(model.vocab, good)
+    vocab = model.vocab.extend(good)
     device = model.device
     if vocab.n_users > n_u or vocab.n_items > n_i:
         grown = grow(model.cpu(), vocab)
