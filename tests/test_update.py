@@ -309,7 +309,11 @@ def test_cli_feedback_writes_model_and_report(trained, tmp_path):
     assert upd["new_users"] == 1 and upd["new_items"] == 1
     assert upd["invalid"]["before_cutoff"]["count"] == 1
     assert upd["invalid"]["malformed"]["count"] == 1
-    assert upd["events"] == len(rows) - 12 + 1
+    # every row of the file is accounted for: used, held out, or reported invalid
+    assert upd["events"] == len(rows) + 1
+    assert upd["held_out"] == 12
+    n_invalid = sum(v["count"] for v in upd["invalid"].values())
+    assert upd["used"] + upd["held_out"] + n_invalid == upd["events"]
     assert summary["held_out"]["before"]["users"] == 12
     assert (out / "feedback.md").read_text().count("| before |") == 1
     back = load(out)
@@ -322,6 +326,13 @@ def test_cli_feedback_writes_model_and_report(trained, tmp_path):
         + ["--out", str(tmp_path / "strict"), "--strict"],
     )
     assert res.exit_code != 0 and "wrong number of fields" in res.output
+    path.write_text(path.read_text().rsplit("u2,t3", 1)[0])  # drop the ragged line
+    res = CliRunner().invoke(
+        main,
+        ["feedback", "--model", str(tmp_path / "model"), "--events", str(path)]
+        + ["--out", str(tmp_path / "strict"), "--strict"],
+    )
+    assert res.exit_code != 0 and "1 rows are invalid (before_cutoff)" in res.output
 
 
 # --------------------------------------------------------------------------- real data
@@ -418,3 +429,17 @@ def test_heldout_metrics_against_a_brute_force_reference(trained):
     assert got["users"] == n == 39
     assert got["HR@10"] == pytest.approx(hits / n)
     assert got["NDCG@10"] == pytest.approx(ndcg / n, abs=1e-9)
+
+
+def test_integer_ids_are_parsed_exactly():
+    from xcat.train.update import _ids
+
+    big = 2**62 + 1  # not representable in float64
+    got, bad = _ids(pd.Series([str(big), " 7", "7.5", None, "x", "-3"]), "int")
+    assert got[0] == big and got[1] == 7 and got[5] == -3
+    assert bad.tolist() == [False, False, True, True, True, False]
+    got, bad = _ids(pd.Series([1.0, np.nan, 2.5]), "int")
+    assert got[0] == 1 and bad.tolist() == [False, True, True]
+    text, bad = _ids(pd.Series([" a", "", None, 12]), "str")
+    assert text.tolist()[0] == " a" and text.tolist()[3] == "12"  # kept as given
+    assert bad.tolist() == [False, True, True, False]

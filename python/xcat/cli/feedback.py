@@ -44,38 +44,31 @@ def split_holdout(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Hold out the last event of a seeded ``fraction`` of known users with >= 2 events.
 
-    "Last" is by ``timestamp`` when the file has one, else by row order.
-    Returns ``(train_events, held_out)``.
+    "Last" is by ``timestamp`` when the table has one (ties by row order),
+    else by row order. Returns ``(train_events, held_out)``; every row is in
+    exactly one of them.
     """
-    if fraction <= 0 or frame.empty or "user" not in frame.columns:
+    if fraction <= 0 or frame.empty:
         return frame, frame.iloc[:0]
-    users = frame["user"].astype(str)
+    users = frame["user"]
     counts = users.value_counts()
-    eligible = [u for u in counts.index[counts >= 2] if u in set(map(str, known_users))]
-    if not eligible:
+    eligible = counts.index[(counts >= 2).to_numpy() & counts.index.isin(known_users)]
+    if len(eligible) == 0:
         return frame, frame.iloc[:0]
     rng = np.random.default_rng(seed)
-    chosen = set(
-        rng.choice(
-            np.array(sorted(eligible), dtype=object),
-            size=max(1, round(fraction * len(eligible))),
-            replace=False,
-        )
-    )
-    order = frame.index.to_series()
+    size = max(1, round(fraction * len(eligible)))
+    chosen = eligible[np.sort(rng.choice(len(eligible), size=size, replace=False))]
+    position = np.arange(len(frame))
+    order = position
     if "timestamp" in frame.columns:
-        ts = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce", format="ISO8601")
-        order = pd.Series(np.lexsort((np.arange(len(frame)), ts.to_numpy())), index=frame.index)
-        order = pd.Series(np.argsort(order.to_numpy()), index=frame.index)
-    last = (
-        frame.assign(_order=order.to_numpy(), _user=users)
-        .loc[lambda d: d["_user"].isin(chosen)]
-        .sort_values("_order")
-        .groupby("_user")
-        .tail(1)
-        .index
-    )
-    return frame.drop(index=last), frame.loc[last]
+        order = np.empty(len(frame), dtype=np.int64)
+        order[np.lexsort((position, frame["timestamp"].to_numpy()))] = position
+    mine = users.isin(chosen).to_numpy()
+    ranked = pd.DataFrame({"user": users.to_numpy()[mine], "order": order[mine]})
+    last = np.flatnonzero(mine)[ranked.groupby("user")["order"].idxmax().to_numpy()]
+    held = np.zeros(len(frame), dtype=bool)
+    held[last] = True
+    return frame[~held], frame[held]
 
 
 @click.command()
@@ -131,7 +124,7 @@ def feedback(
     from xcat.models import load, save
     from xcat.train import TrainConfig
     from xcat.train.evaluation import heldout_metrics
-    from xcat.train.update import update
+    from xcat.train.update import check_events, update
 
     model = load(model_dir)
     if model.vocab is None:
@@ -141,23 +134,27 @@ def feedback(
     frame, ragged = read_events(events)
     if ragged and strict:
         raise click.ClickException(f"{events}: {len(ragged)} lines have the wrong number of fields")
-    train_events, held = split_holdout(frame, model.vocab.users.ids, holdout, seed)
+    # check every row first, so rows held out for the before/after metric are checked too
+    good, invalid = check_events(frame, model.vocab, trained_until=model.trained_until)
+    if invalid and strict:
+        n_bad = sum(v["count"] for v in invalid.values())
+        raise click.ClickException(
+            f"{events}: {n_bad:,} rows are invalid ({', '.join(invalid)}); "
+            "run without --strict to see them reported"
+        )
+    rows = good.data if good is not None else frame.iloc[:0]
+    train_events, held = split_holdout(rows, model.vocab.users.ids, holdout, seed)
     before = heldout_metrics(model, held, k=k, exclude=train_events)
     tc = TrainConfig(lr=lr, batch_size=batch_size, seed=seed, device=device, progress=False)
-    report = update(
-        model,
-        train_events,
-        steps=steps,
-        replay=replay,
-        train_config=tc,
-        invalid="raise" if strict else "skip",
-    )
+    report = update(model, train_events, steps=steps, replay=replay, train_config=tc)
     after = heldout_metrics(model, held, k=k, exclude=train_events)
+    report.events = len(frame) + len(ragged)
+    report.held_out = len(held)
+    report.invalid = invalid
     if ragged:
-        report.invalid.setdefault("malformed", {"count": 0, "examples": []})
-        report.invalid["malformed"]["count"] += len(ragged)
-        report.invalid["malformed"]["examples"] += ragged[:5]
-        report.events += len(ragged)
+        malformed = report.invalid.setdefault("malformed", {"count": 0, "examples": []})
+        malformed["count"] += len(ragged)
+        malformed["examples"] = (malformed["examples"] + ragged)[:5]
     extra = dict(getattr(model, "metadata", {}).get("extra", {}))
     extra["feedback"] = {"from": str(model_dir), "events": str(events), "steps": report.steps}
     save(model, out, extra=extra)

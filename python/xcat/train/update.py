@@ -72,6 +72,8 @@ class UpdateReport:
         Rows given.
     used : int
         Rows applied (appended to histories and trained on).
+    held_out : int
+        Valid rows set aside to measure the update (``xcat feedback``), not applied.
     invalid : dict of str to dict
         Per reason (keys of :data:`INVALID_REASONS`): ``{"count": int,
         "examples": [row dicts]}`` (at most 5 examples, with their index
@@ -95,6 +97,7 @@ class UpdateReport:
     events: int
     used: int
     invalid: dict[str, dict[str, Any]]
+    held_out: int = 0
     new_users: int = 0
     new_items: int = 0
     n_users: int = 0
@@ -116,7 +119,9 @@ class UpdateReport:
 
     def __str__(self) -> str:
         lines = [
-            f"events: {self.events:,} rows, {self.used:,} used, {self.n_invalid:,} not used",
+            f"events: {self.events:,} rows, {self.used:,} used, "
+            + (f"{self.held_out:,} held out to measure the update, " if self.held_out else "")
+            + f"{self.n_invalid:,} not used (invalid)",
             f"new users: {self.new_users:,} (now {self.n_users:,}); "
             f"new items: {self.new_items:,} (now {self.n_items:,})",
             f"fine-tuning: {self.steps} steps on the events + {self.replay_pairs:,} replayed "
@@ -132,13 +137,27 @@ class UpdateReport:
 
 
 def _ids(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
-    """Ids in the vocabulary's kind; a mask of the rows whose id is missing or unparseable."""
+    """Ids in the vocabulary's kind; a mask of the rows whose id is missing or unparseable.
+
+    Text is kept as given (no stripping); integer ids are parsed exactly
+    (never through float64, which would change ids above 2**53).
+    """
+    values = values.reset_index(drop=True)
     if kind == "int":
-        num = pd.to_numeric(values, errors="coerce")
-        bad = num.isna() | (num != np.floor(num))
-        return num.where(~bad, 0).astype(np.int64), bad.to_numpy()
-    text = values.astype("string").str.strip()
-    bad = (text.isna() | (text == "")).to_numpy()
+        if pd.api.types.is_integer_dtype(values) and not values.isna().any():
+            return values.astype(np.int64), np.zeros(len(values), dtype=bool)
+        if pd.api.types.is_float_dtype(values):  # integers next to nulls, as pandas reads them
+            num = values.to_numpy(dtype=np.float64)
+            ok = np.isfinite(num) & (num == np.floor(num)) & (np.abs(num) < 2.0**53)
+            return pd.Series(np.where(ok, num, 0).astype(np.int64)), ~ok
+        text = values.astype("string")
+        ok = text.str.fullmatch(r"\s*[+-]?\d{1,19}\s*").fillna(False).to_numpy(dtype=bool)
+        parsed = [int(v) if good else 0 for v, good in zip(text, ok, strict=True)]
+        ok &= np.array([-(2**63) <= v < 2**63 for v in parsed], dtype=bool)
+        out = np.array([v if good else 0 for v, good in zip(parsed, ok, strict=True)], np.int64)
+        return pd.Series(out), ~ok
+    text = values.astype("string")
+    bad = (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
     return text.fillna("").astype(object), bad
 
 
@@ -273,12 +292,28 @@ def _plain(v: Any) -> Any:
 
 
 def _known_item_categories(vocab: Vocab, items: pd.Series) -> pd.Series:
-    """Category of each item the vocabulary knows (unscoped keys), else None."""
-    if vocab.scoped_items:
-        return pd.Series([None] * len(items), dtype=object)
-    rows = vocab.items.ids.get_indexer(pd.Index(items.to_numpy()))
-    cats = vocab.item_categories()
-    return pd.Series([cats[r] if r >= 0 else None for r in rows], dtype=object, index=items.index)
+    """Category of each item the vocabulary knows, else None.
+
+    With per-category item keys (``scoped_items``) an id is known when
+    exactly one category lists it; an id listed in several stays None (the
+    events must say which category they mean).
+    """
+    ids = vocab.items.ids
+    if not vocab.scoped_items:
+        rows = ids.get_indexer(pd.Index(items.to_numpy()))
+        cats = vocab.item_categories()
+        return pd.Series(
+            [cats[r] if r >= 0 else None for r in rows], dtype=object, index=items.index
+        )
+    text = items.astype(str).to_numpy(dtype=object)
+    found = np.zeros(len(items), dtype=np.int64)
+    which = np.full(len(items), None, dtype=object)
+    for domain in vocab.domains:
+        hit = pd.Index(np.char.add(f"{domain}:", text.astype(str))).isin(ids)
+        found += hit
+        which[hit] = domain
+    which[found != 1] = None
+    return pd.Series(which, dtype=object, index=items.index)
 
 
 # --------------------------------------------------------------------------- growing
