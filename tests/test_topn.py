@@ -402,7 +402,10 @@ def _run_script(code, **kwargs):
 def test_ctrl_c_interrupts_a_long_call():
     proc = _run_script(
         """
-        import numpy as np, xcat, time
+        import numpy as np, xcat, time, signal
+        # a job started in the background of a non-interactive shell inherits SIGINT
+        # ignored; restore Python's handler, which is what an interactive user has
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         rng = np.random.default_rng(0)
         items = rng.standard_normal((1_000_000, 64), dtype=np.float32)
         users = rng.standard_normal((8192, 64), dtype=np.float32)

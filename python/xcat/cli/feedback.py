@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def read_events(path: Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -18,6 +19,8 @@ def read_events(path: Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     id types are applied. Lines with the wrong number of fields are not
     parsed but returned (line number and text) to be reported as malformed.
     """
+    import pandas as pd
+
     name = path.name.lower().removesuffix(".gz")
     if name.endswith(".parquet"):
         return pd.read_parquet(path), []
@@ -48,6 +51,9 @@ def split_holdout(
     else by row order. Returns ``(train_events, held_out)``; every row is in
     exactly one of them.
     """
+    import numpy as np
+    import pandas as pd
+
     if fraction <= 0 or frame.empty:
         return frame, frame.iloc[:0]
     users = frame["user"]
