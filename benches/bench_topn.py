@@ -339,6 +339,22 @@ def prepare_numpy(users, items, shape, config):
     return run, [f"{rows} users/block"]
 
 
+def _blocked_topk(users_n, items_n, buffer, n, indices, scores):
+    """Fill ``indices``/``scores`` with each user's top n: matmul + topk per block of users.
+
+    ``buffer`` (rows x items, on the items' device) bounds the score block.
+    """
+    import torch
+
+    rows = buffer.shape[0]
+    for start in range(0, len(users_n), rows):
+        stop = min(len(users_n), start + rows)
+        block = torch.matmul(users_n[start:stop], items_n.T, out=buffer[: stop - start])
+        top = torch.topk(block, n, dim=1, largest=True, sorted=True)
+        scores[start:stop] = top.values
+        indices[start:stop] = top.indices
+
+
 def prepare_torch(users, items, shape, config):
     """Normalise items once; per call: normalise users, blocked matmul + topk."""
     import torch
@@ -353,12 +369,7 @@ def prepare_torch(users, items, shape, config):
         users_n = F.normalize(users_t, dim=1)
         indices = torch.empty((shape.users, shape.n), dtype=torch.int64)
         scores = torch.empty((shape.users, shape.n), dtype=torch.float32)
-        for start in range(0, shape.users, rows):
-            stop = min(shape.users, start + rows)
-            block = torch.matmul(users_n[start:stop], items_n.T, out=buffer[: stop - start])
-            top = torch.topk(block, shape.n, dim=1, largest=True, sorted=True)
-            scores[start:stop] = top.values
-            indices[start:stop] = top.indices
+        _blocked_topk(users_n, items_n, buffer, shape.n, indices, scores)
         return indices.numpy(), scores.numpy()
 
     return run, [f"{rows} users/block"]
@@ -465,12 +476,7 @@ def prepare_torch_cuda(users, items, shape, config):
         begin = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
         begin.record()
-        for start in range(0, shape.users, rows):
-            stop = min(shape.users, start + rows)
-            block = torch.matmul(users_n[start:stop], items_n.T, out=buffer[: stop - start])
-            top = torch.topk(block, shape.n, dim=1, largest=True, sorted=True)
-            scores[start:stop] = top.values
-            indices[start:stop] = top.indices
+        _blocked_topk(users_n, items_n, buffer, shape.n, indices, scores)
         end.record()
         result = indices.cpu().numpy(), scores.cpu().numpy()  # the copies synchronise
         gpu_ms.append(begin.elapsed_time(end))
