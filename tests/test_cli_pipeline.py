@@ -42,6 +42,36 @@ def test_quickstart_on_the_builtin_synthetic_data(tmp_path):
     check_run_directory(tmp_path / "run")
     # the synthetic shop has tastes shared across categories: transfer must help cold-start users
     assert cold_ndcg(tmp_path / "run", "full") > 1.3 * cold_ndcg(tmp_path / "run", "scratch")
+    # the quickstart directory is a run directory: feedback into it, then evaluate and recommend
+    run = tmp_path / "run"
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "user,item,category,timestamp\n"
+        "user-000001,tgt-00003,clothing,2026-01-01T00:00:00Z\n"
+        "new-customer,tgt-00003,clothing,2026-01-01T00:00:00Z\n"
+        "new-customer,tgt-brand-new,clothing,2026-01-02T00:00:00Z\n"
+    )
+    out = run_cli(
+        "feedback",
+        "--model",
+        run / "models" / "freeze",
+        "--events",
+        events,
+        "--out",
+        run / "models" / "freeze-updated",
+        "--steps",
+        5,
+        "--threads",
+        2,
+    )
+    assert "new users: 1" in out and "new items: 1" in out
+    out = run_cli("evaluate", "--run", run)
+    assert "freeze-updated" in out
+    out = run_cli(
+        "recommend", "--run", run, "--strategy", "freeze-updated", "--user", "new-customer", "-n", 3
+    )
+    rows = [line for line in out.splitlines() if "new-customer" in line]
+    assert len(rows) == 3 and not any("tgt-00003 " in r or "tgt-brand-new" in r for r in rows)
 
 
 def test_quickstart_on_a_slice_of_real_amazon_data(tmp_path, data_dir):

@@ -84,3 +84,14 @@ def test_missing_files_and_wrong_versions_are_clear_errors(trained, tmp_path):
         load(d)
     with pytest.raises(ValueError, match="model"):
         save("not a model", tmp_path / "e")  # type: ignore[arg-type]
+
+
+def test_saved_weights_are_as_readable_as_the_json_files(tmp_path):
+    import os
+    import stat
+
+    from xcat.models import TwoTower, TwoTowerConfig, save
+
+    d = save(TwoTower(TwoTowerConfig(n_users=3, n_items=4, dim=2, embedding_dim=2)), tmp_path / "m")
+    mode = stat.S_IMODE(os.stat(d / "model.safetensors").st_mode)
+    assert mode == stat.S_IMODE(os.stat(d / "config.json").st_mode)

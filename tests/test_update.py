@@ -309,30 +309,39 @@ def test_cli_feedback_writes_model_and_report(trained, tmp_path):
     assert upd["new_users"] == 1 and upd["new_items"] == 1
     assert upd["invalid"]["before_cutoff"]["count"] == 1
     assert upd["invalid"]["malformed"]["count"] == 1
-    # every row of the file is accounted for: used, held out, or reported invalid
+    assert upd["invalid"]["malformed"]["examples"][0]["line"] == len(rows) + 2
+    # every row of the file is accounted for: used or reported invalid; the held-out
+    # events were left out of a trial update only, the saved model has them
     assert upd["events"] == len(rows) + 1
-    assert upd["held_out"] == 12
     n_invalid = sum(v["count"] for v in upd["invalid"].values())
-    assert upd["used"] + upd["held_out"] + n_invalid == upd["events"]
+    assert upd["used"] + n_invalid == upd["events"]
+    assert summary["held_out"]["events"] == 12
     assert summary["held_out"]["before"]["users"] == 12
     assert (out / "feedback.md").read_text().count("| before |") == 1
     back = load(out)
     assert back.vocab.users.ids[: model.config.n_users].equals(model.vocab.users.ids)
     assert back.frozen == model.frozen
+    # the held-out events were applied too: every used event is in the saved histories
+    events = pd.read_csv(path, nrows=len(rows))
+    ok = events[events["timestamp"] >= "2025"]
+    hist = back.user_history.numpy()
+    for user, item in zip(ok["user"], ok["item"], strict=True):
+        u = back.vocab.users.encode([user])[0]
+        assert back.vocab.items.encode([item])[0] in hist[u], (user, item)
     # --strict refuses the same file
     res = CliRunner().invoke(
         main,
         ["feedback", "--model", str(tmp_path / "model"), "--events", str(path)]
         + ["--out", str(tmp_path / "strict"), "--strict"],
     )
-    assert res.exit_code != 0 and "wrong number of fields" in res.output
+    assert res.exit_code != 0 and "'line': 184" in res.output and "malformed" in res.output
     path.write_text(path.read_text().rsplit("u2,t3", 1)[0])  # drop the ragged line
     res = CliRunner().invoke(
         main,
         ["feedback", "--model", str(tmp_path / "model"), "--events", str(path)]
         + ["--out", str(tmp_path / "strict"), "--strict"],
     )
-    assert res.exit_code != 0 and "1 rows are invalid (before_cutoff)" in res.output
+    assert res.exit_code != 0 and "1 before_cutoff" in res.output
 
 
 # --------------------------------------------------------------------------- real data
@@ -443,3 +452,100 @@ def test_integer_ids_are_parsed_exactly():
     text, bad = _ids(pd.Series([" a", "", None, 12]), "str")
     assert text.tolist()[0] == " a" and text.tolist()[3] == "12"  # kept as given
     assert bad.tolist() == [False, True, True, False]
+
+
+def test_cli_feedback_refuses_what_it_cannot_do(trained, tmp_path):
+    model, _ = trained
+    save(model, tmp_path / "model")
+
+    def run(events_text, *extra, out="new"):
+        path = tmp_path / "ev.csv"
+        path.write_text(events_text)
+        args = ["feedback", "--model", str(tmp_path / "model"), "--events", str(path)]
+        return CliRunner().invoke(main, [*args, "--out", str(tmp_path / out), *extra])
+
+    res = run("user,item,category\n")
+    assert res.exit_code != 0 and "no usable events (0 rows)" in res.output
+    res = run("user,item,category,timestamp\nu1,t1,tgt,1999-01-01\nu2,t2,books,2026-01-01\n")
+    assert (
+        res.exit_code != 0
+        and "1 before_cutoff" in res.output
+        and "1 unknown_category" in res.output
+    )
+    assert "model was not changed" in res.output and not (tmp_path / "new").exists()
+    res = run("")
+    assert res.exit_code != 0 and "is empty" in res.output
+    res = run("user,item\nu1,t1\n", out="model")
+    assert res.exit_code != 0 and "must differ from --model" in res.output
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("x")
+    res = run("user,item\nu1,t1\n", out="taken")
+    assert res.exit_code != 0 and "--overwrite" in res.output
+    assert run("user,item\nu1,t1\n", "--overwrite", "--steps", "0", out="taken").exit_code == 0
+
+
+def test_cli_feedback_refuses_a_mapping_model(tmp_path):
+    from xcat.data.synthetic import make_cross_category
+
+    d = make_cross_category(n_users=300, seed=0)
+    vocab = Vocab.from_interactions(d.source, d.target)
+    tdata = TransferData(vocab, d.source, d.target)
+    pre, _ = pretrain(tdata, model_config=vocab.model_config(dim=4), train_config=TC)
+    mapped = transfer("mapping", tdata, pretrained=pre, train_config=TC, mapper_epochs=2).model
+    save(mapped, tmp_path / "mapping")
+    (tmp_path / "ev.csv").write_text("user,item\nu1,t1\n")
+    res = CliRunner().invoke(
+        main,
+        ["feedback", "--model", str(tmp_path / "mapping"), "--events", str(tmp_path / "ev.csv")]
+        + ["--out", str(tmp_path / "out")],
+    )
+    assert res.exit_code != 0 and "only two-tower models can be updated" in res.output
+
+
+def test_row_level_timestamps_padded_ids_and_missing_markers(trained):
+    model, _ = trained
+    events = pd.DataFrame(
+        {
+            "user": ["u1", "u2", " u3", "u4", "u5", "u6"],
+            "item": ["t1", "t2", "t3", "t4 ", "t5", "t6"],
+            "category": "tgt",
+            # epoch seconds next to ISO dates; epoch milliseconds; a blank
+            "timestamp": [
+                "1767225600",
+                "2026-01-02T00:00:00Z",
+                "2026-01-03",
+                "2026-01-03",
+                "1767225600000",
+                None,
+            ],
+        }
+    )
+    good, bad = check_events(events, model.vocab, trained_until=model.trained_until)
+    assert good.data["user"].tolist() == ["u1", "u2"]
+    assert str(good.data["timestamp"][0]) == "2026-01-01 00:00:00"
+    assert bad["padded_id"]["count"] == 2 and bad["malformed"]["count"] == 2
+    assert {e["row"] for e in bad["malformed"]["examples"]} == {4, 5}
+
+
+def test_scoped_item_keys_as_printed_are_accepted():
+    """Per-category item ids (CDRIB, DisenCDR): "<category>:<id>" as xcat prints them, or raw."""
+    from xcat.data.interactions import Interactions
+
+    df = pd.DataFrame(
+        {"user": ["a", "a", "b", "b"], "item": [1, 2, 1, 3], "category": ["x", "x", "y", "y"]}
+    )
+    inter = Interactions(df)
+    vocab = Vocab.from_interactions(inter)
+    assert vocab.scoped_items
+    events = pd.DataFrame(
+        {
+            "user": ["a", "b", "a", "b"],
+            "item": ["y:3", "2", "1", "x:2"],
+            "category": [None, None, "y", "y"],
+        }
+    )
+    good, bad = check_events(events, vocab)
+    # "y:3" is item 3 of y; "2" is known only in x; "1" with category y; "x:2" under y clashes
+    assert good.data[["item", "category"]].values.tolist() == [["3", "y"], ["2", "x"], ["1", "y"]]
+    assert bad["category_mismatch"]["count"] == 1
+    assert vocab.extend(good).n_items == vocab.n_items  # no bogus new items

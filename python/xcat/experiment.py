@@ -238,9 +238,11 @@ class TestEvaluator:
         self.groups = {name: mask for name, mask in groups.items() if mask.any()}
         self.relevant = _binary(self.test.truth)
         vocab, target_train = protocol.data.vocab, protocol.data.target_train
+        self.vocab = vocab
         train_items = vocab.encode(target_train).items
         self.train_counts = np.bincount(train_items, minlength=vocab.n_items)
         self.negatives: np.ndarray | None = None
+        self.seed = seed
         if sampled_negatives:
             from xcat.evaluate import sample_negatives
 
@@ -279,11 +281,35 @@ class TestEvaluator:
             indices, self.relevant, self.groups, self.ks, n_catalogue=len(self.test.candidates)
         )
 
+    def _items(self, model: Any) -> np.ndarray:
+        """Return the vectors of this protocol's items (a model updated with feedback has more).
+
+        Raises
+        ------
+        ValueError
+            If the model's id maps do not start with the protocol's (another run's model).
+        """
+        own = getattr(model, "vocab", None)
+        if own is not None and own is not self.vocab:
+            n_u, n_i = self.vocab.n_users, self.vocab.n_items
+            same = (
+                own.n_users >= n_u
+                and own.n_items >= n_i
+                and own.users.ids[:n_u].equals(self.vocab.users.ids)
+                and own.items.ids[:n_i].equals(self.vocab.items.ids)
+            )
+            if not same:
+                raise ValueError(
+                    "model: its users and items are not those of this run's data (it was "
+                    "trained on other data, or the run's data changed)"
+                )
+        return model.item_embeddings(np.arange(self.vocab.n_items))
+
     def model(self, model: Any) -> dict[str, RankingMetrics]:
         """Metrics of one model, by user group."""
         top = topn(
             model.user_embeddings(self.test.users),
-            model.item_embeddings(),
+            self._items(model),
             self.ks[-1],
             exclude=self.test.exclude,
             candidates=self.test.candidates,
@@ -317,14 +343,15 @@ class TestEvaluator:
 
         if self.negatives is None:
             raise ValueError("sampled_negatives: this evaluator was built without negatives")
-        return sampled_metrics(
-            model.user_embeddings(),
-            model.item_embeddings(),
+        result = sampled_metrics(
+            model.user_embeddings(np.arange(self.vocab.n_users)),
+            self._items(model),
             self.sampled_users,
             self.sampled_items,
             negatives=self.negatives,
             ks=(1, 5, 10),
         )
+        return dataclasses.replace(result, seed=self.seed)
 
     def sampled_popularity(self) -> Any:
         """Sampled-protocol metrics of the popularity ranking (training counts as scores)."""
@@ -335,7 +362,7 @@ class TestEvaluator:
         # one-dimensional "embeddings": the user vector 1, the item vector its count
         users = np.ones((int(self.sampled_users.max()) + 1, 1))
         items = self.train_counts.astype(np.float64)[:, None]
-        return sampled_metrics(
+        result = sampled_metrics(
             users,
             items,
             self.sampled_users,
@@ -343,6 +370,7 @@ class TestEvaluator:
             negatives=self.negatives,
             ks=(1, 5, 10),
         )
+        return dataclasses.replace(result, seed=self.seed)
 
 
 def build_recommender(model: Any, data: Any) -> Recommender:
@@ -351,21 +379,28 @@ def build_recommender(model: Any, data: Any) -> Recommender:
     Parameters
     ----------
     model
-        Anything with ``user_embeddings()`` and ``item_embeddings()`` over
-        ``data.vocab``.
+        Anything with ``user_embeddings()`` and ``item_embeddings()``; its
+        ``vocab`` when it has one (a model updated with feedback extends
+        ``data.vocab`` with new users and items), else ``data.vocab``.
     data : xcat.transfer.TransferData
-        Its source and target training interactions are the history that
-        ``exclude_seen`` removes and explanations draw from.
+        Its source and target training interactions, plus the model's stored
+        histories when it has them (events applied by feedback), are the
+        history that ``exclude_seen`` removes and explanations draw from.
     """
-    vocab = data.vocab
+    vocab = getattr(model, "vocab", None) or data.vocab
     # Encoded separately: the two tables may describe an item listed in both
     # categories differently, which Interactions.concat rightly refuses.
     parts = [vocab.encode(data.source), vocab.encode(data.target_train)]
-    users = np.concatenate([p.users for p in parts])
-    items = np.concatenate([p.items for p in parts])
-    history = sp.csr_matrix(
-        (np.ones(len(users)), (users, items)), shape=(vocab.n_users, vocab.n_items)
-    )
+    users = [p.users for p in parts]
+    items = [p.items for p in parts]
+    stored = getattr(model, "user_history", None)
+    if stored is not None:
+        hist = stored.cpu().numpy()
+        rows, cols = np.nonzero(hist != model.config.n_items)
+        users.append(rows)
+        items.append(hist[rows, cols])
+    u, i = np.concatenate(users), np.concatenate(items)
+    history = sp.csr_matrix((np.ones(len(u)), (u, i)), shape=(vocab.n_users, vocab.n_items))
     return Recommender(
         model.user_embeddings(),
         model.item_embeddings(),
@@ -432,7 +467,11 @@ def run_experiment(
     protocol = cfg.split(data)
     tdata = protocol.data
     vocab = tdata.vocab
-    info: dict[str, Any] = {"data": repr(data), "protocol": protocol.info}
+    info: dict[str, Any] = {
+        "data": repr(data),
+        "protocol": protocol.info,
+        "sampled_negatives": cfg.n_sampled_negatives,
+    }
     echo(f"data: {data!r}")
     echo(
         f"split: {protocol.info['cold_test_users']:,} cold-start test users, "
@@ -496,7 +535,7 @@ def run_experiment(
         notes = [
             f"- command: `{command}`" if command else "",
             f"- data: {data!r}",
-            f"- split ({cfg.protocol} protocol): {protocol.info}",
+            f"- split ({cfg.protocol} protocol): {format_info(protocol.info)}",
             f"- wall time: {info['total_seconds']:.0f} s "
             f"(pretraining {info['pretrain_seconds']:.0f} s)",
         ]
@@ -580,6 +619,16 @@ def _example_recommendations(
     out = rec.recommend(list(cold), n=n, category=list(tdata.target_domain), explain=True)
     out.insert(0, "strategy", best)
     return out.drop(columns=["user_row", "item_row"])
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """``key value, ...`` of a protocol's counts, for reports (numbers with separators)."""
+    return ", ".join(
+        f"{k.replace('_', ' ')} {v:,}"
+        if isinstance(v, int) and not isinstance(v, bool)
+        else f"{k.replace('_', ' ')} {v}"
+        for k, v in info.items()
+    )
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -187,6 +187,14 @@ def quickstart(
     )
     data = load_data(data_spec, data_dir, seed, sample_users)
     result = run_experiment(data, cfg, out_dir=out, echo=click.echo, command=_command_line())
+    # a run directory like `xcat pretrain` makes: evaluate / recommend / transfer work on it
+    run = {
+        "data": data_spec,
+        "data_dir": _resolved_data_dir(data_spec, data_dir),
+        "sample_users": sample_users,
+        "experiment": dataclasses.asdict(cfg),
+    }
+    (Path(out) / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     click.echo("\nTarget test, full ranking (gain % vs scratch, same user group):\n")
     click.echo(format_table(result.table))
     if result.sampled_table is not None:
@@ -275,6 +283,11 @@ def pretrain(
         "sample_users": sample_users,
         "experiment": dataclasses.asdict(cfg),
     }
+    if (run_dir / "run.json").exists():
+        raise click.BadParameter(
+            f"{run_dir} is already a run directory (run.json); choose a new --out",
+            param_hint="--out",
+        )
     data, protocol = _protocol(run)
     mc = cfg.model_config(protocol.data.vocab)
     tc = cfg.train_config().replace(epochs=epochs)
@@ -314,7 +327,7 @@ def pretrain(
 )
 @click.option(
     "--mapper-epochs",
-    type=int,
+    type=click.IntRange(min=1),
     default=200,
     show_default=True,
     help="mapping: epochs of the EMCDR mapping MLP.",
@@ -349,7 +362,10 @@ def transfer(run_dir, strategy, freeze_names, epochs, mapper_epochs):
     scratch_dir = run_dir / "models" / "scratch"
     if scratch_dir.is_dir():
         target_model = load(scratch_dir)
-        click.echo(f"mapping: reusing the target-only model {scratch_dir}")
+        click.echo(
+            f"mapping: reusing the target-only model {scratch_dir} (--epochs does not apply: "
+            "it is already trained)"
+        )
     else:
         click.echo(
             f"mapping: {run_dir / 'models'} has no scratch model; training the target-only "
@@ -384,6 +400,7 @@ def evaluate(run_dir, ks):
     from xcat.experiment import (
         SAMPLED_TITLE,
         TestEvaluator,
+        format_info,
         format_table,
         sampled_table,
         sampled_to_json,
@@ -404,24 +421,29 @@ def evaluate(run_dir, ks):
     sampled = {}
     if evaluator.negatives is not None:
         sampled["popularity"] = evaluator.sampled_popularity()
-    for model_dir in sorted((run_dir / "models").iterdir()):
-        if model_dir.name != "pretrained":
+    # the baseline first, then the transfer strategies and updated models by name
+    found = sorted(d for d in (run_dir / "models").iterdir() if d.name != "pretrained")
+    for model_dir in sorted(found, key=lambda d: (d.name != "scratch", d.name)):
+        if model_dir.is_dir():
             model = load(model_dir)
             results[model_dir.name] = evaluator.model(model)
             if evaluator.negatives is not None:
                 sampled[model_dir.name] = evaluator.sampled(model)
     s_table = sampled_table(sampled) if sampled else None
     title = SAMPLED_TITLE.format(n=cfg.n_sampled_negatives)
-    metrics = [f"{m}@{k}" for m in ("HR", "NDCG", "Recall") for k in cut if k == 10] or [
-        f"NDCG@{cut[-1]}"
-    ]
+    k_shown = 10 if 10 in cut else cut[-1]
+    metrics = [f"{m}@{k_shown}" for m in ("HR", "NDCG", "Recall")]
     paths = write_report(
         run_dir,
         results,
         title=f"xcat transfer: {data.name}",
         config=run,
         metrics=metrics,
-        notes=[f"- command: `{_command_line()}`"],
+        notes=[
+            f"- command: `{_command_line()}`",
+            f"- data: {data!r}",
+            f"- split ({cfg.protocol} protocol): {format_info(protocol.info)}",
+        ],
         sections=[(title, s_table)] if s_table is not None else [],
         extra_metrics={"sampled": sampled_to_json(sampled)} if sampled else None,
     )

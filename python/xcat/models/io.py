@@ -22,6 +22,7 @@ An EMCDR mapped model (:class:`xcat.transfer.MappedModel`, format
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +99,17 @@ def save(
     raise ValueError(f"model: expected a TwoTower or a MappedModel, got {type(model).__name__}")
 
 
+def _readable(path: Path) -> None:
+    """Give a weights file the permissions of the JSON files beside it.
+
+    safetensors writes owner-only (0600) files; a model directory shared
+    with a serving user should not need a chmod.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    path.chmod(0o666 & ~mask)
+
+
 def _meta(fmt: str, extra: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
     return {
         "format": fmt,
@@ -114,6 +126,7 @@ def _save_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> P
     d.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(d / WEIGHTS), metadata={"format": _FORMAT})
+    _readable(d / WEIGHTS)
     meta = _meta(
         _FORMAT,
         extra,
@@ -165,6 +178,7 @@ def _save_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> P
     }
     state["cold"] = torch.from_numpy(cold.astype(np.uint8))
     save_file(state, str(d / MAPPER), metadata={"format": _MAPPED_FORMAT})
+    _readable(d / MAPPER)
     meta = _meta(_MAPPED_FORMAT, extra, mapper=sizes)
     (d / CONFIG).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     for stale in (WEIGHTS, VOCAB):  # left by a two-tower model saved here before

@@ -54,7 +54,8 @@ __all__ = ["UpdateReport", "check_events", "update"]
 
 #: Reasons a row of new events is not used, with what they mean.
 INVALID_REASONS = {
-    "malformed": "missing user or item id, or unparseable timestamp or rating",
+    "malformed": "missing or unparseable id, timestamp or rating",
+    "padded_id": "user or item id with leading or trailing whitespace",
     "unknown_category": "category not among the model's categories",
     "unknown_item_without_category": "item the model does not know and no category given",
     "category_mismatch": "item the model knows under another category",
@@ -72,8 +73,6 @@ class UpdateReport:
         Rows given.
     used : int
         Rows applied (appended to histories and trained on).
-    held_out : int
-        Valid rows set aside to measure the update (``xcat feedback``), not applied.
     invalid : dict of str to dict
         Per reason (keys of :data:`INVALID_REASONS`): ``{"count": int,
         "examples": [row dicts]}`` (at most 5 examples, with their index
@@ -84,6 +83,13 @@ class UpdateReport:
         Sizes after the update.
     steps : int
         Optimizer steps run.
+    steps_requested : int
+        The ``steps`` asked for (more than ``steps`` when interrupted).
+    interrupted : bool
+        Whether Ctrl-C stopped fine-tuning early (the weights reached are kept).
+    repeated_rows : int
+        Used rows repeating an earlier used (user, item) pair of the same
+        events (repeat purchases are kept and trained on).
     replay_pairs : int
         History pairs mixed into training.
     loss : list of float
@@ -97,12 +103,14 @@ class UpdateReport:
     events: int
     used: int
     invalid: dict[str, dict[str, Any]]
-    held_out: int = 0
     new_users: int = 0
     new_items: int = 0
     n_users: int = 0
     n_items: int = 0
     steps: int = 0
+    steps_requested: int = 0
+    interrupted: bool = False
+    repeated_rows: int = 0
     replay_pairs: int = 0
     loss: list[float] = field(default_factory=list)
     frozen: list[str] = field(default_factory=list)
@@ -119,17 +127,24 @@ class UpdateReport:
 
     def __str__(self) -> str:
         lines = [
-            f"events: {self.events:,} rows, {self.used:,} used, "
-            + (f"{self.held_out:,} held out to measure the update, " if self.held_out else "")
-            + f"{self.n_invalid:,} not used (invalid)",
+            f"events: {self.events:,} rows, {self.used:,} used, {self.n_invalid:,} not used",
             f"new users: {self.new_users:,} (now {self.n_users:,}); "
             f"new items: {self.new_items:,} (now {self.n_items:,})",
-            f"fine-tuning: {self.steps} steps on the events + {self.replay_pairs:,} replayed "
+            f"fine-tuning: {self.steps:,} steps on the events + {self.replay_pairs:,} replayed "
             f"history pairs; frozen: {', '.join(self.frozen) or 'nothing'}",
         ]
+        if self.interrupted:
+            lines.append(
+                f"interrupted (Ctrl-C) after {self.steps:,} of {self.steps_requested:,} steps; "
+                "the weights reached were kept"
+            )
+        if self.repeated_rows:
+            lines.append(f"repeated (user, item) rows among the used ones: {self.repeated_rows:,}")
         for reason, v in self.invalid.items():
             ex = "; ".join(str(e) for e in v["examples"][:3])
-            lines.append(f"not used ({INVALID_REASONS[reason]}): {v['count']:,} rows, e.g. {ex}")
+            lines.append(
+                f"not used, {reason} ({INVALID_REASONS[reason]}): {v['count']:,} rows, e.g. {ex}"
+            )
         return "\n".join(lines)
 
 
@@ -161,16 +176,28 @@ def _ids(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
     return text.fillna("").astype(object), bad
 
 
+#: Epoch-number timestamps are seconds; larger numbers (milliseconds?) are rejected.
+_MAX_EPOCH_SECONDS = 1e11
+
+
 def _timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """UTC timestamps, value by value: epoch seconds or ISO 8601; a mask of bad rows."""
+    values = values.reset_index(drop=True)
     if pd.api.types.is_datetime64_any_dtype(values):
         ts = pd.to_datetime(values, utc=True)
         return ts, ts.isna().to_numpy()
     num = pd.to_numeric(values, errors="coerce")
-    if num.notna().all():  # epoch seconds
-        ts = pd.to_datetime(num, unit="s", utc=True)
-    else:
-        ts = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-    return ts, ts.isna().to_numpy()
+    is_num = num.notna().to_numpy()
+    seconds = is_num & (num.abs() < _MAX_EPOCH_SECONDS).to_numpy()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    if seconds.any():
+        out[seconds] = pd.to_datetime(num[seconds], unit="s", utc=True)
+    text = ~is_num & values.notna().to_numpy()
+    if text.any():
+        out[text] = pd.to_datetime(
+            values[text].astype(str), utc=True, errors="coerce", format="ISO8601"
+        )
+    return out, out.isna().to_numpy()
 
 
 def check_events(
@@ -225,6 +252,11 @@ def check_events(
     users, bad_u = _ids(frame[USER], vocab.users.kind)
     items, bad_i = _ids(frame[ITEM], vocab.items.kind if not vocab.scoped_items else "str")
     mark(bad_u | bad_i, "malformed")
+    mark(_padded(users) | _padded(items), "padded_id")
+    given_cat = None
+    if vocab.scoped_items:
+        # ids as xcat prints them for per-category items: "<category>:<id>"
+        items, given_cat = _split_scoped_keys(vocab, items)
     out = pd.DataFrame({USER: users.to_numpy(), ITEM: items.to_numpy()})
     if TIMESTAMP in frame.columns:
         ts, bad_t = _timestamps(frame[TIMESTAMP].reset_index(drop=True))
@@ -238,23 +270,30 @@ def check_events(
     known_cat = _known_item_categories(vocab, out[ITEM])
     if CATEGORY in frame.columns:
         given = frame[CATEGORY].reset_index(drop=True)
-        cat = given.astype("string").where(given.notna(), None)
-        cat = cat.where(cat.str.strip() != "", None)
+        cat = given.astype("string").astype(object).where(given.notna(), None)
+        cat = cat.where(cat.astype(str).str.strip() != "", None)
     else:
         cat = pd.Series([None] * n, dtype=object)
-    has_cat = cat.notna().to_numpy()
+    if given_cat is not None:
+        from_key = given_cat.notna().to_numpy()
+        clash = from_key & cat.notna().to_numpy() & (cat != given_cat).to_numpy(dtype=bool)
+        mark(clash, "category_mismatch")
+        cat = cat.where(~from_key, given_cat)
+    has_cat = cat.notna().to_numpy(dtype=bool)
     mark(has_cat & ~cat.isin(vocab.domains).to_numpy(dtype=bool), "unknown_category")
     if not vocab.scoped_items:
         given_cat, model_cat = cat.to_numpy(dtype=object), known_cat.to_numpy(dtype=object)
-        known = known_cat.notna().to_numpy()
-        differs = np.array([str(g) != str(k) for g, k in zip(given_cat, model_cat, strict=True)])
+        known = known_cat.notna().to_numpy(dtype=bool)
+        differs = np.array(
+            [str(g) != str(k) for g, k in zip(given_cat, model_cat, strict=True)], dtype=bool
+        )
         mark(has_cat & known & differs, "category_mismatch")
     final_cat = cat.where(cat.notna(), known_cat)
     mark(final_cat.isna().to_numpy(dtype=bool), "unknown_item_without_category")
     out[CATEGORY] = final_cat.to_numpy(dtype=object)
     if trained_until is not None and TIMESTAMP in out.columns:
         early = (pd.to_datetime(out[TIMESTAMP], utc=True) < _utc(trained_until)).to_numpy()
-        mark(early, "before_cutoff")
+        mark(early.astype(bool), "before_cutoff")
     invalid: dict[str, dict[str, Any]] = {}
     for why in INVALID_REASONS:
         rows = np.flatnonzero(reason == why)
@@ -273,6 +312,28 @@ def check_events(
         good[TIMESTAMP] = pd.to_datetime(good[TIMESTAMP], utc=True).dt.tz_localize(None)
     items_table = events.items if isinstance(events, Interactions) else None
     return Interactions(good, items=items_table), invalid
+
+
+def _padded(ids: pd.Series) -> np.ndarray:
+    """Rows whose (text) id has leading or trailing whitespace: kept as given, but suspicious."""
+    if ids.dtype != object:
+        return np.zeros(len(ids), dtype=bool)
+    text = ids.astype(str)
+    return (text != text.str.strip()).to_numpy(dtype=bool)
+
+
+def _split_scoped_keys(vocab: Vocab, items: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Turn ``"<category>:<id>"`` keys the model knows into (id, category); others unchanged."""
+    text = items.astype(str)
+    known = text.isin(vocab.items.ids).to_numpy(dtype=bool)
+    raw = items.copy()
+    cats = pd.Series([None] * len(items), dtype=object, index=items.index)
+    for domain in vocab.domains:
+        prefix = f"{domain}:"
+        mine = known & text.str.startswith(prefix).to_numpy(dtype=bool)
+        raw[mine] = text[mine].str.slice(len(prefix))
+        cats[mine] = domain
+    return raw, cats
 
 
 def _utc(value: Any) -> pd.Timestamp:
@@ -472,7 +533,9 @@ def update(
     tc = train_config or TrainConfig(lr=1e-3, batch_size=256, progress=False)
     good, bad = check_events(events, model.vocab, trained_until=model.trained_until)
     n_rows = len(events.data) if isinstance(events, Interactions) else len(events)
-    report = UpdateReport(events=n_rows, used=0 if good is None else len(good), invalid=bad)
+    report = UpdateReport(
+        events=n_rows, used=0 if good is None else len(good), invalid=bad, steps_requested=steps
+    )
     if bad and invalid == "raise":
         raise ValueError(f"events: {report.n_invalid:,} rows are invalid\n{report}")
     report.frozen = list(model.frozen)
@@ -495,6 +558,7 @@ def update(
     report.n_users, report.n_items = vocab.n_users, vocab.n_items
 
     data = good.data
+    report.repeated_rows = int(data.duplicated([USER, ITEM, CATEGORY]).sum())
     if TIMESTAMP in data.columns:
         data = data.sort_values(TIMESTAMP, kind="stable")
         latest = pd.Timestamp(data[TIMESTAMP].max())
@@ -527,5 +591,6 @@ def update(
         frozen=model.frozen,
     )
     report.steps = int(res.steps)
+    report.interrupted = bool(res.interrupted)
     report.loss = [float(r["loss"]) for r in res.history]
     return report
