@@ -116,3 +116,12 @@ def test_bad_data_spec_is_a_clear_error():
     result = CliRunner().invoke(main, ["quickstart", "--data", "amazon5:beauty"])
     assert result.exit_code != 0
     assert "expected amazon5:SOURCE:TARGET" in result.output
+
+
+def test_runs_never_mix_and_cutoffs_are_checked(tmp_path):
+    run_cli("pretrain", "--out", tmp_path / "run", "--epochs", 1, "--threads", 2)
+    for command in ("pretrain", "quickstart"):
+        result = CliRunner().invoke(main, [command, "--out", str(tmp_path / "run")])
+        assert result.exit_code != 0 and "already a run directory" in result.output
+    result = CliRunner().invoke(main, ["evaluate", "--run", str(tmp_path / "run"), "--k", "10,x"])
+    assert result.exit_code != 0 and "positive integers" in result.output

@@ -481,7 +481,8 @@ def test_cli_feedback_refuses_what_it_cannot_do(trained, tmp_path):
     (tmp_path / "taken" / "x").write_text("x")
     res = run("user,item\nu1,t1\n", out="taken")
     assert res.exit_code != 0 and "--overwrite" in res.output
-    assert run("user,item\nu1,t1\n", "--overwrite", "--steps", "0", out="taken").exit_code == 0
+    res = run("user,item\nu1,t1\n", "--overwrite", "--steps", "0", out="taken")
+    assert res.exit_code != 0 and "not a saved xcat model" in res.output  # "x" is not lost
 
 
 def test_cli_feedback_refuses_a_mapping_model(tmp_path):
@@ -525,6 +526,19 @@ def test_row_level_timestamps_padded_ids_and_missing_markers(trained):
     assert str(good.data["timestamp"][0]) == "2026-01-01 00:00:00"
     assert bad["padded_id"]["count"] == 2 and bad["malformed"]["count"] == 2
     assert {e["row"] for e in bad["malformed"]["examples"]} == {4, 5}
+    # epochs beyond pandas' range, infinite ratings and padded categories: reported, not fatal
+    odd = pd.DataFrame(
+        {
+            "user": ["u1", "u2", "u3", "u4"],
+            "item": ["t1", "t2", "t3", "t4"],
+            "category": ["tgt", "tgt", "tgt", " tgt"],
+            "timestamp": ["1e10", "-9300000000", "2026-01-01", "2026-01-01"],
+            "rating": [1.0, 1.0, float("inf"), 1.0],
+        }
+    )
+    good, bad = check_events(odd, model.vocab)
+    assert good is None
+    assert bad["malformed"]["count"] == 3 and bad["padded_id"]["count"] == 1
 
 
 def test_scoped_item_keys_as_printed_are_accepted():
@@ -549,3 +563,31 @@ def test_scoped_item_keys_as_printed_are_accepted():
     assert good.data[["item", "category"]].values.tolist() == [["3", "y"], ["2", "x"], ["1", "y"]]
     assert bad["category_mismatch"]["count"] == 1
     assert vocab.extend(good).n_items == vocab.n_items  # no bogus new items
+    # a new item written as printed gets its category from the prefix, not a doubled key;
+    # an id listed in both categories needs its category
+    events = pd.DataFrame({"user": ["a", "b"], "item": ["y:99", "1"], "category": ["y", None]})
+    good, bad = check_events(events, vocab)
+    assert good.data[["item", "category"]].values.tolist() == [["99", "y"]]
+    assert "y:99" in vocab.extend(good).items and bad["ambiguous_item"]["count"] == 1
+
+
+def test_cli_feedback_reads_missing_markers_from_parquet_and_overwrites_only_models(
+    trained, tmp_path
+):
+    model, _ = trained
+    save(model, tmp_path / "model")
+    path = tmp_path / "ev.parquet"
+    pd.DataFrame(
+        {"user": ["u1", "NaN", "null", "u2"], "item": ["t1", "t2", "t3", "N/A"], "category": "tgt"}
+    ).to_parquet(path)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    args = ["feedback", "--model", str(tmp_path / "model"), "--events", str(path), "--steps", "0"]
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "notes"), "--overwrite"])
+    assert res.exit_code != 0 and "not a saved xcat model" in res.output
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "new")])
+    assert res.exit_code == 0, res.output
+    upd = json.loads((tmp_path / "new" / "feedback.json").read_text())["update"]
+    assert upd["used"] == 1 and upd["invalid"]["malformed"]["count"] == 3 and upd["new_users"] == 0
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "new"), "--overwrite"])
+    assert res.exit_code == 0, res.output

@@ -12,8 +12,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-#: Text fields read as missing values, as pandas reads them by default.
-MISSING = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "none"})
+#: Text fields read as missing values: those pandas reads as missing by default.
+MISSING = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"}
+    | {"<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)
 
 
 def read_events(path: Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -41,6 +44,9 @@ def read_events(path: Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     if name.endswith(".parquet"):
         frame = pd.read_parquet(path)
         frame.index = pd.RangeIndex(2, len(frame) + 2)  # as if row 1 were a header
+        for col in frame.columns:  # the same missing markers as in text files
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+                frame[col] = frame[col].astype(object).where(~frame[col].isin(MISSING), None)
         return frame, []
     if not name.endswith((".csv", ".tsv", ".txt")):
         raise click.BadParameter(
@@ -164,7 +170,9 @@ def _invalid_summary(invalid: dict[str, dict[str, Any]]) -> str:
     show_default=True,
     help="Fail on any invalid row instead of reporting and leaving it out.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing --out directory.")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the model in an existing --out model directory."
+)
 def feedback(
     model_dir,
     events,
@@ -194,6 +202,7 @@ def feedback(
     import torch
 
     from xcat.models import TwoTower, load, save
+    from xcat.models.io import read_metadata
     from xcat.train import TrainConfig
     from xcat.train.evaluation import heldout_metrics
     from xcat.train.loop import clone_model
@@ -204,11 +213,19 @@ def feedback(
             "must differ from --model: the model you update from stays as it was",
             param_hint="--out",
         )
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise click.BadParameter(
-            f"{out} exists and is not empty; choose a new directory or pass --overwrite",
-            param_hint="--out",
-        )
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise click.BadParameter(
+                f"{out} exists and is not empty; choose a new directory or pass --overwrite",
+                param_hint="--out",
+            )
+        try:
+            read_metadata(out)
+        except (FileNotFoundError, ValueError):
+            raise click.BadParameter(
+                f"{out} is not a saved xcat model; --overwrite only replaces a model directory",
+                param_hint="--out",
+            ) from None
     model = load(model_dir)
     if not isinstance(model, TwoTower):
         raise click.BadParameter(

@@ -174,6 +174,7 @@ def quickstart(
     from xcat.experiment import SAMPLED_TITLE, format_table, run_experiment
 
     out = out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S")
+    _check_new_run_dir(out)
     cfg = _config(
         seed=seed,
         device=device,
@@ -214,6 +215,27 @@ def quickstart(
         f"\nRun directory: {out} ({', '.join(p.name for p in result.paths.values())}); "
         f"total {result.info['total_seconds']:.0f} s"
     )
+
+
+def _check_new_run_dir(path: Path) -> None:
+    """Refuse to write a run into another run's or a model's directory (they would mix)."""
+    for marker, what in (("run.json", "a run directory"), ("config.json", "a saved model")):
+        if (path / marker).exists():
+            raise click.BadParameter(
+                f"{path} is already {what} ({marker}); choose a new --out", param_hint="--out"
+            )
+    if (path / "models").is_dir() and any((path / "models").iterdir()):
+        raise click.BadParameter(
+            f"{path} already holds models; choose a new --out", param_hint="--out"
+        )
+
+
+def _cutoffs(ctx: Any, param: Any, value: str) -> list[int]:
+    """Parse ``--k 5,10,20`` into positive integers."""
+    parts = value.split(",")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise click.BadParameter(f"expected comma-separated positive integers, got {value!r}")
+    return [int(p) for p in parts]
 
 
 def _experiment(run: dict[str, Any]) -> Any:
@@ -283,11 +305,7 @@ def pretrain(
         "sample_users": sample_users,
         "experiment": dataclasses.asdict(cfg),
     }
-    if (run_dir / "run.json").exists():
-        raise click.BadParameter(
-            f"{run_dir} is already a run directory (run.json); choose a new --out",
-            param_hint="--out",
-        )
+    _check_new_run_dir(run_dir)
     data, protocol = _protocol(run)
     mc = cfg.model_config(protocol.data.vocab)
     tc = cfg.train_config().replace(epochs=epochs)
@@ -393,7 +411,9 @@ def transfer(run_dir, strategy, freeze_names, epochs, mapper_epochs):
 
 @click.command()
 @click.option("--run", "run_dir", type=click.Path(path_type=Path, exists=True), required=True)
-@click.option("--k", "ks", default="5,10,20", show_default=True, help="Cut-offs.")
+@click.option(
+    "--k", "ks", default="5,10,20", show_default=True, callback=_cutoffs, help="Cut-offs."
+)
 def evaluate(run_dir, ks):
     """Evaluate every model of a run against popularity and scratch; write the report."""
     from xcat.evaluate import comparison_table, write_report
@@ -412,7 +432,7 @@ def evaluate(run_dir, ks):
     cfg = _experiment(run)
     evaluator = TestEvaluator(
         protocol,
-        [int(k) for k in ks.split(",")],
+        ks,
         sampled_negatives=cfg.n_sampled_negatives,
         seed=cfg.seed,
     )
@@ -459,7 +479,7 @@ def evaluate(run_dir, ks):
 @click.option(
     "--user", "users", multiple=True, required=True, help="Raw user id (repeat for several)."
 )
-@click.option("-n", "--top", "n", default=10, show_default=True)
+@click.option("-n", "--top", "n", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option(
     "--category", default=None, help="Only items of this category [default: the target category]."
 )

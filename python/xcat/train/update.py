@@ -58,6 +58,7 @@ INVALID_REASONS = {
     "padded_id": "user or item id with leading or trailing whitespace",
     "unknown_category": "category not among the model's categories",
     "unknown_item_without_category": "item the model does not know and no category given",
+    "ambiguous_item": "item id the model lists in several categories and no category given",
     "category_mismatch": "item the model knows under another category",
     "before_cutoff": "timestamp before the model's training cut-off",
 }
@@ -177,7 +178,8 @@ def _ids(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
 
 
 #: Epoch-number timestamps are seconds; larger numbers (milliseconds?) are rejected.
-_MAX_EPOCH_SECONDS = 1e11
+#: 9e9 s is the year 2255, inside the range of pandas' nanosecond timestamps.
+_MAX_EPOCH_SECONDS = 9e9
 
 
 def _timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -264,14 +266,15 @@ def check_events(
         out[TIMESTAMP] = ts.to_numpy()
     if RATING in frame.columns:
         r = pd.to_numeric(frame[RATING].reset_index(drop=True), errors="coerce")
-        mark(r.isna().to_numpy(), "malformed")
+        mark(~np.isfinite(r.to_numpy(dtype=np.float64)), "malformed")
         out[RATING] = r.to_numpy(dtype=np.float64)
     # category: given, or the category of a known item
-    known_cat = _known_item_categories(vocab, out[ITEM])
+    known_cat, ambiguous = _known_item_categories(vocab, out[ITEM])
     if CATEGORY in frame.columns:
         given = frame[CATEGORY].reset_index(drop=True)
         cat = given.astype("string").astype(object).where(given.notna(), None)
         cat = cat.where(cat.astype(str).str.strip() != "", None)
+        mark(cat.notna().to_numpy(dtype=bool) & _padded(cat.fillna("")), "padded_id")
     else:
         cat = pd.Series([None] * n, dtype=object)
     if given_cat is not None:
@@ -289,6 +292,7 @@ def check_events(
         )
         mark(has_cat & known & differs, "category_mismatch")
     final_cat = cat.where(cat.notna(), known_cat)
+    mark(final_cat.isna().to_numpy(dtype=bool) & ambiguous, "ambiguous_item")
     mark(final_cat.isna().to_numpy(dtype=bool), "unknown_item_without_category")
     out[CATEGORY] = final_cat.to_numpy(dtype=object)
     if trained_until is not None and TIMESTAMP in out.columns:
@@ -323,14 +327,16 @@ def _padded(ids: pd.Series) -> np.ndarray:
 
 
 def _split_scoped_keys(vocab: Vocab, items: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Turn ``"<category>:<id>"`` keys the model knows into (id, category); others unchanged."""
+    """Split ids written as xcat prints them, ``"<category>:<id>"``, into (id, category).
+
+    Ids without a category prefix are unchanged (category None).
+    """
     text = items.astype(str)
-    known = text.isin(vocab.items.ids).to_numpy(dtype=bool)
     raw = items.copy()
     cats = pd.Series([None] * len(items), dtype=object, index=items.index)
     for domain in vocab.domains:
         prefix = f"{domain}:"
-        mine = known & text.str.startswith(prefix).to_numpy(dtype=bool)
+        mine = text.str.startswith(prefix).to_numpy(dtype=bool) & cats.isna().to_numpy()
         raw[mine] = text[mine].str.slice(len(prefix))
         cats[mine] = domain
     return raw, cats
@@ -352,20 +358,21 @@ def _plain(v: Any) -> Any:
     return v if isinstance(v, (int, float, str, bool)) else str(v)
 
 
-def _known_item_categories(vocab: Vocab, items: pd.Series) -> pd.Series:
-    """Category of each item the vocabulary knows, else None.
+def _known_item_categories(vocab: Vocab, items: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Category of each item the vocabulary knows (else None), and a mask of ambiguous ids.
 
     With per-category item keys (``scoped_items``) an id is known when
-    exactly one category lists it; an id listed in several stays None (the
+    exactly one category lists it; an id listed in several is ambiguous (the
     events must say which category they mean).
     """
     ids = vocab.items.ids
     if not vocab.scoped_items:
         rows = ids.get_indexer(pd.Index(items.to_numpy()))
         cats = vocab.item_categories()
-        return pd.Series(
+        known = pd.Series(
             [cats[r] if r >= 0 else None for r in rows], dtype=object, index=items.index
         )
+        return known, np.zeros(len(items), dtype=bool)
     text = items.astype(str).to_numpy(dtype=object)
     found = np.zeros(len(items), dtype=np.int64)
     which = np.full(len(items), None, dtype=object)
@@ -374,7 +381,7 @@ def _known_item_categories(vocab: Vocab, items: pd.Series) -> pd.Series:
         found += hit
         which[hit] = domain
     which[found != 1] = None
-    return pd.Series(which, dtype=object, index=items.index)
+    return pd.Series(which, dtype=object, index=items.index), found > 1
 
 
 # --------------------------------------------------------------------------- growing
