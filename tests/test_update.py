@@ -591,3 +591,12 @@ def test_cli_feedback_reads_missing_markers_from_parquet_and_overwrites_only_mod
     assert upd["used"] == 1 and upd["invalid"]["malformed"]["count"] == 3 and upd["new_users"] == 0
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "new"), "--overwrite"])
     assert res.exit_code == 0, res.output
+
+
+def test_event_dates_with_and_without_offsets_are_parsed_each_on_their_own():
+    """A naive date after one with an offset is UTC, not shifted by that offset."""
+    from xcat.train.update import _timestamps
+
+    ts, bad = _timestamps(pd.Series(["2026-01-01T00:00:00+02:00", "2026-01-01T00:00:00"]))
+    assert not bad.any()
+    assert [str(t) for t in ts] == ["2025-12-31 22:00:00+00:00", "2026-01-01 00:00:00+00:00"]

@@ -677,7 +677,7 @@ def _numbers_as_text(values: pd.Series) -> pd.Series:
     return values.astype("string")
 
 
-def _parse_iso_utc(text: pd.Series) -> pd.Series:
+def parse_iso_utc(text: pd.Series) -> pd.Series:
     """ISO 8601 strings (no nulls) to UTC; naive values are taken as UTC, element by element.
 
     pandas' fast ISO 8601 path applies the offset of one aware value to the naive values
@@ -776,7 +776,7 @@ def parse_timestamps(
         is_date = present & ~is_num
         out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
         if is_date.any():
-            parsed = _parse_iso_utc(text[is_date].astype(object))
+            parsed = parse_iso_utc(text[is_date].astype(object))
             bad_date = is_date.copy()
             bad_date[is_date] = parsed.isna().to_numpy()
             if bad_date.any():

@@ -45,6 +45,7 @@ from xcat.data.interactions import (
     TIMESTAMP,
     USER,
     Interactions,
+    parse_iso_utc,
 )
 from xcat.models.two_tower import TwoTower
 from xcat.models.vocab import Vocab
@@ -196,9 +197,8 @@ def _timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         out[seconds] = pd.to_datetime(num[seconds], unit="s", utc=True)
     text = ~is_num & values.notna().to_numpy()
     if text.any():
-        out[text] = pd.to_datetime(
-            values[text].astype(str), utc=True, errors="coerce", format="ISO8601"
-        )
+        # element by element, as xcat.data parses dates: naive values are UTC
+        out[text] = parse_iso_utc(values[text].astype(str).str.strip().astype(object)).to_numpy()
     return out, out.isna().to_numpy()
 
 
