@@ -441,17 +441,22 @@ def test_heldout_metrics_against_a_brute_force_reference(trained):
 
 
 def test_integer_ids_are_parsed_exactly():
-    from xcat.train.update import _ids
+    from xcat.data.interactions import IdMap
 
+    int_map, str_map = IdMap([1]), IdMap(["a"])
     big = 2**62 + 1  # not representable in float64
-    got, bad = _ids(pd.Series([str(big), " 7", "7.5", None, "x", "-3"]), "int")
+    got, bad = int_map.parse(pd.Series([str(big), " 7", "7.5", None, "x", "-3"]))
     assert got[0] == big and got[1] == 7 and got[5] == -3
     assert bad.tolist() == [False, False, True, True, True, False]
-    got, bad = _ids(pd.Series([1.0, np.nan, 2.5]), "int")
+    got, bad = int_map.parse(pd.Series([1.0, np.nan, 2.5]))
     assert got[0] == 1 and bad.tolist() == [False, True, True]
-    text, bad = _ids(pd.Series([" a", "", None, 12]), "str")
+    text, bad = str_map.parse(pd.Series([" a", "", None, 12]))
     assert text.tolist()[0] == " a" and text.tolist()[3] == "12"  # kept as given
     assert bad.tolist() == [False, True, True, False]
+    # held-out metrics look ids up the same way: a large integer id is found exactly
+    from xcat.train.evaluation import _rows
+
+    assert _rows(IdMap([big, 5]), pd.Series([str(big), "5", "x"])).tolist() == [0, 1, -1]
 
 
 def test_cli_feedback_refuses_what_it_cannot_do(trained, tmp_path):

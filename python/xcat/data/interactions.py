@@ -327,6 +327,34 @@ class IdMap:
             return values
         return list(values)
 
+    def parse(self, values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+        """Raw values (e.g. text read from a file) in this map's id type, value by value.
+
+        Text stays as given (no stripping). For an integer map, integer text
+        and whole floats are parsed exactly (never through float64 above
+        2**53).
+
+        Returns
+        -------
+        (pandas.Series, numpy.ndarray of bool)
+            The ids (with a RangeIndex) and a mask of the values that are
+            missing, blank or, for an integer map, not an int64 integer; their
+            ids are placeholders.
+        """
+        values = pd.Series(values).reset_index(drop=True)
+        if self._kind == "int":
+            if pd.api.types.is_integer_dtype(values) and not values.isna().any():
+                return values.astype(np.int64), np.zeros(len(values), dtype=bool)
+            if pd.api.types.is_float_dtype(values):  # integers next to nulls, as pandas reads them
+                num = values.to_numpy(dtype=np.float64)
+                ok = np.isfinite(num) & (num == np.floor(num)) & (np.abs(num) < 2.0**53)
+                return pd.Series(np.where(ok, num, 0).astype(np.int64)), ~ok
+            arr, not_integer, out_of_range = int64_from_text(values)
+            return pd.Series(arr), values.isna().to_numpy() | not_integer | out_of_range
+        text = values.astype("string")
+        bad = (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
+        return text.fillna("").astype(object), bad
+
     def encode(
         self, values: Iterable[Hashable], *, unknown: Literal["mark", "raise"] = "mark"
     ) -> np.ndarray:
@@ -817,34 +845,49 @@ def parse_timestamps(
     return out.dt.tz_convert(None).astype("datetime64[ns]")
 
 
-def _text_to_int64(values: pd.Series, column: str) -> pd.Series:
-    """Decimal integer text to exact ``int64`` (``Int64`` if there are nulls); never via float."""
+def int64_from_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decimal integer text to exact ``int64``, value by value; never via float.
+
+    Returns
+    -------
+    (numpy.ndarray of int64, numpy.ndarray of bool, numpy.ndarray of bool)
+        The integers (0 where a value is missing or bad), and masks of the
+        present values that are not decimal integers and of those outside the
+        int64 range. Surrounding whitespace is ignored.
+    """
     text = values.astype("string").str.strip()
     present = values.notna().to_numpy()
-    ok = text.str.fullmatch(r"[-+]?\d+").fillna(False).to_numpy(dtype=bool)
-    bad = ~ok & present
-    if bad.any():
-        raise ValueError(
-            f"id column {column!r}: {_fmt(int(bad.sum()))} of {_fmt(len(values))} values are "
-            f"not integers, e.g. {_examples(pd.unique(values[bad]))}; use id_dtype='str'"
-        )
+    match = text.str.fullmatch(r"[-+]?\d+").fillna(False).to_numpy(dtype=bool)
+    not_integer = present & ~match
+    out_of_range = np.zeros(len(values), dtype=bool)
     digits = text.str.lstrip("+-").str.lstrip("0").str.len().fillna(0).to_numpy()
-    big = present & (digits >= 19)
-    if big.any():
-        too_big = np.zeros(len(values), dtype=bool)
-        idx = np.flatnonzero(big)
-        too_big[idx] = [not (-_INT64_MAX - 1 <= int(v) <= _INT64_MAX) for v in text.iloc[idx]]
-        if too_big.any():
-            raise ValueError(
-                f"id column {column!r}: {_fmt(int(too_big.sum()))} of {_fmt(len(values))} values "
-                f"are outside the int64 range, e.g. {_examples(pd.unique(values[too_big]))}; "
-                "use id_dtype='str'"
-            )
+    big = np.flatnonzero(match & (digits >= 19))
+    out_of_range[big] = [not (-_INT64_MAX - 1 <= int(v) <= _INT64_MAX) for v in text.iloc[big]]
+    ok = match & ~out_of_range
     arr = np.zeros(len(values), dtype=np.int64)
-    if present.any():
-        arr[present] = pd.to_numeric(
-            text[present].str.lstrip("+").astype(object), downcast=None
-        ).to_numpy(dtype=np.int64)
+    if ok.any():
+        arr[ok] = pd.to_numeric(text[ok].str.lstrip("+").astype(object), downcast=None).to_numpy(
+            dtype=np.int64
+        )
+    return arr, not_integer, out_of_range
+
+
+def _text_to_int64(values: pd.Series, column: str) -> pd.Series:
+    """Decimal integer text to exact ``int64`` (``Int64`` if there are nulls); never via float."""
+    arr, not_integer, out_of_range = int64_from_text(values)
+    if not_integer.any():
+        raise ValueError(
+            f"id column {column!r}: {_fmt(int(not_integer.sum()))} of {_fmt(len(values))} "
+            f"values are not integers, e.g. {_examples(pd.unique(values[not_integer]))}; "
+            "use id_dtype='str'"
+        )
+    if out_of_range.any():
+        raise ValueError(
+            f"id column {column!r}: {_fmt(int(out_of_range.sum()))} of {_fmt(len(values))} values "
+            f"are outside the int64 range, e.g. {_examples(pd.unique(values[out_of_range]))}; "
+            "use id_dtype='str'"
+        )
+    present = values.notna().to_numpy()
     if present.all():
         return pd.Series(arr, index=values.index)
     return pd.Series(pd.arrays.IntegerArray(arr, ~present), index=values.index)

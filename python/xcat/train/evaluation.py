@@ -116,14 +116,12 @@ def ranking_metrics(
 
 
 def _rows(idmap: Any, values: pd.Series) -> np.ndarray:
-    """Row numbers of raw ids (text or numbers), -1 where unknown (no warning)."""
-    if idmap.kind == "int":
-        num = pd.to_numeric(pd.Series(values).reset_index(drop=True), errors="coerce")
-        ok = (num.notna() & (num == np.floor(num))).to_numpy()
-        rows = np.full(len(num), -1, dtype=np.int64)
-        rows[ok] = idmap.ids.get_indexer(pd.Index(num[ok].astype(np.int64)))
-        return rows
-    return np.asarray(idmap.ids.get_indexer(pd.Index(pd.Series(values).astype(str), dtype=object)))
+    """Row numbers of raw ids (text or numbers), -1 where unknown or unparseable (no warning)."""
+    ids, bad = idmap.parse(values)
+    dtype = np.int64 if idmap.kind == "int" else object
+    rows = np.asarray(idmap.ids.get_indexer(pd.Index(ids.to_numpy(), dtype=dtype)))
+    rows[bad] = -1
+    return rows
 
 
 def _item_rows(vocab: Any, frame: pd.DataFrame) -> np.ndarray:

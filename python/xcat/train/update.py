@@ -153,31 +153,6 @@ class UpdateReport:
 # --------------------------------------------------------------------------- validation
 
 
-def _ids(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
-    """Ids in the vocabulary's kind; a mask of the rows whose id is missing or unparseable.
-
-    Text is kept as given (no stripping); integer ids are parsed exactly
-    (never through float64, which would change ids above 2**53).
-    """
-    values = values.reset_index(drop=True)
-    if kind == "int":
-        if pd.api.types.is_integer_dtype(values) and not values.isna().any():
-            return values.astype(np.int64), np.zeros(len(values), dtype=bool)
-        if pd.api.types.is_float_dtype(values):  # integers next to nulls, as pandas reads them
-            num = values.to_numpy(dtype=np.float64)
-            ok = np.isfinite(num) & (num == np.floor(num)) & (np.abs(num) < 2.0**53)
-            return pd.Series(np.where(ok, num, 0).astype(np.int64)), ~ok
-        text = values.astype("string")
-        ok = text.str.fullmatch(r"\s*[+-]?\d{1,19}\s*").fillna(False).to_numpy(dtype=bool)
-        parsed = [int(v) if good else 0 for v, good in zip(text, ok, strict=True)]
-        ok &= np.array([-(2**63) <= v < 2**63 for v in parsed], dtype=bool)
-        out = np.array([v if good else 0 for v, good in zip(parsed, ok, strict=True)], np.int64)
-        return pd.Series(out), ~ok
-    text = values.astype("string")
-    bad = (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
-    return text.fillna("").astype(object), bad
-
-
 #: Epoch-number timestamps are seconds; larger numbers (milliseconds?) are rejected.
 #: 9e9 s is the year 2255, inside the range of pandas' nanosecond timestamps.
 _MAX_EPOCH_SECONDS = 9e9
@@ -251,8 +226,8 @@ def check_events(
     def mark(mask: np.ndarray, why: str) -> None:
         reason[(reason == "") & mask] = why
 
-    users, bad_u = _ids(frame[USER], vocab.users.kind)
-    items, bad_i = _ids(frame[ITEM], vocab.items.kind if not vocab.scoped_items else "str")
+    users, bad_u = vocab.users.parse(frame[USER])
+    items, bad_i = vocab.items.parse(frame[ITEM])
     mark(bad_u | bad_i, "malformed")
     mark(_padded(users) | _padded(items), "padded_id")
     given_cat = None
