@@ -290,19 +290,11 @@ class TestEvaluator:
             If the model's id maps do not start with the protocol's (another run's model).
         """
         own = getattr(model, "vocab", None)
-        if own is not None and own is not self.vocab:
-            n_u, n_i = self.vocab.n_users, self.vocab.n_items
-            same = (
-                own.n_users >= n_u
-                and own.n_items >= n_i
-                and own.users.ids[:n_u].equals(self.vocab.users.ids)
-                and own.items.ids[:n_i].equals(self.vocab.items.ids)
+        if own is not None and own is not self.vocab and not own.extends(self.vocab):
+            raise ValueError(
+                "model: its users and items are not those of this run's data (it was "
+                "trained on other data, or the run's data changed)"
             )
-            if not same:
-                raise ValueError(
-                    "model: its users and items are not those of this run's data (it was "
-                    "trained on other data, or the run's data changed)"
-                )
         return model.item_embeddings(np.arange(self.vocab.n_items))
 
     def model(self, model: Any) -> dict[str, RankingMetrics]:

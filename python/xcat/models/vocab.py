@@ -221,6 +221,27 @@ class Vocab:
                 codes[row, : len(ts)] = features.encode(ts)
         return cls(users, items, domains, item_domains, features, codes, scoped)
 
+    def item_keys(self, frame: pd.DataFrame) -> pd.Series:
+        """Keys of a table's items as :attr:`items` holds them.
+
+        The raw ``item`` id, or ``"<category>:<item>"`` when items are keyed
+        per category (:attr:`scoped_items`).
+        """
+        return _item_keys(frame, self.scoped_items)
+
+    def extends(self, other: Vocab) -> bool:
+        """Whether this vocabulary starts with ``other``'s users and items.
+
+        True when every row number of ``other`` means the same user or item
+        here, as after :meth:`extend`.
+        """
+        return (
+            self.n_users >= other.n_users
+            and self.n_items >= other.n_items
+            and self.users.ids[: other.n_users].equals(other.users.ids)
+            and self.items.ids[: other.n_items].equals(other.items.ids)
+        )
+
     def extend(self, new: Interactions) -> Vocab:
         """Return this vocabulary with the unseen users and items of ``new`` appended.
 
@@ -247,7 +268,7 @@ class Vocab:
             np.r_[self.users.ids.to_numpy(), np.asarray(fresh_users, dtype=user_dtype)],
             name=self.users.name,
         )
-        keys = _item_keys(df, self.scoped_items)
+        keys = self.item_keys(df)
         fresh = ~keys.isin(self.items.ids)
         first = df[fresh].assign(key=keys[fresh]).drop_duplicates("key")
         items = IdMap(
@@ -317,7 +338,7 @@ class Vocab:
         """
         df = inter.data
         users = self.users.encode(df[USER], unknown="raise")
-        items = self.items.encode(_item_keys(df, self.scoped_items), unknown="raise")
+        items = self.items.encode(self.item_keys(df), unknown="raise")
         ratings = df[RATING].to_numpy(dtype=np.float32) if RATING in df.columns else None
         return EncodedInteractions(users, items, self.item_domains[items], ratings)
 

@@ -125,10 +125,7 @@ def _rows(idmap: Any, values: pd.Series) -> np.ndarray:
 
 
 def _item_rows(vocab: Any, frame: pd.DataFrame) -> np.ndarray:
-    keys = frame["item"].astype(str)
-    if vocab.scoped_items:
-        keys = frame["category"].astype(str) + ":" + keys
-    return _rows(vocab.items, keys)
+    return _rows(vocab.items, vocab.item_keys(frame))
 
 
 def heldout_metrics(

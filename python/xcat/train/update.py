@@ -352,7 +352,7 @@ def _known_item_categories(vocab: Vocab, items: pd.Series) -> tuple[pd.Series, n
     found = np.zeros(len(items), dtype=np.int64)
     which = np.full(len(items), None, dtype=object)
     for domain in vocab.domains:
-        hit = pd.Index(np.char.add(f"{domain}:", text.astype(str))).isin(ids)
+        hit = pd.Index(vocab.item_keys(pd.DataFrame({ITEM: text, CATEGORY: domain}))).isin(ids)
         found += hit
         which[hit] = domain
     which[found != 1] = None
@@ -393,13 +393,7 @@ def grow(model: TwoTower, vocab: Vocab) -> TwoTower:
         raise ValueError("model: has no vocabulary, so new ids cannot be mapped")
     c = model.config
     n_u, n_i = c.n_users, c.n_items
-    prefix_ok = (
-        vocab.n_users >= n_u
-        and vocab.n_items >= n_i
-        and vocab.users.ids[:n_u].equals(old_vocab.users.ids)
-        and vocab.items.ids[:n_i].equals(old_vocab.items.ids)
-    )
-    if not prefix_ok:
+    if not vocab.extends(old_vocab):
         raise ValueError("vocab: the model's id maps must be a prefix of the new ones")
     cfg = dataclasses.replace(c, n_users=vocab.n_users, n_items=vocab.n_items)
     new = TwoTower(cfg, vocab)
