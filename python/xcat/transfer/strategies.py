@@ -104,6 +104,16 @@ def _as_strategy(strategy: str | Strategy) -> Strategy:
         raise ValueError(f"strategy: expected one of {names}, got {strategy!r}") from None
 
 
+def _names(
+    given: str | Iterable[str] | None, default: tuple[str, ...], arg: str
+) -> tuple[str, ...]:
+    """Parameter names or prefixes given as one string or several; ``default`` when None."""
+    names = default if given is None else tuple([given] if isinstance(given, str) else given)
+    if not names:
+        raise ValueError(f"{arg}: give at least one name (or use the 'full' strategy)")
+    return names
+
+
 def plan(
     strategy: str | Strategy,
     *,
@@ -143,23 +153,9 @@ def plan(
     if s is Strategy.FULL:
         return StrategySpec(s, fine, True)
     if s is Strategy.FREEZE:
-        names = (
-            tuple([freeze] if isinstance(freeze, str) else freeze)
-            if freeze is not None
-            else DEFAULT_FREEZE
-        )
-        if not names:
-            raise ValueError("freeze: give at least one name (or use the 'full' strategy)")
-        return StrategySpec(s, fine, True, freeze=names)
+        return StrategySpec(s, fine, True, freeze=_names(freeze, DEFAULT_FREEZE, "freeze"))
     if s is Strategy.REINIT:
-        names = (
-            tuple([reinit] if isinstance(reinit, str) else reinit)
-            if reinit is not None
-            else DEFAULT_REINIT
-        )
-        if not names:
-            raise ValueError("reinit: give at least one name (or use the 'full' strategy)")
-        return StrategySpec(s, fine, True, reinit=names)
+        return StrategySpec(s, fine, True, reinit=_names(reinit, DEFAULT_REINIT, "reinit"))
     if s is Strategy.SCRATCH:
         return StrategySpec(s, (Phase.TARGET,), False, source_history=False)
     return StrategySpec(s, (Phase.PRETRAIN, Phase.TARGET, Phase.MAP), False, source_history=False)
