@@ -125,7 +125,7 @@ def _common(f: Any) -> Any:
 
 
 def _config(**kw: Any) -> Any:
-    from xcat.experiment import ExperimentConfig
+    from xcat.workflow.experiment import ExperimentConfig
 
     return ExperimentConfig(**{k: v for k, v in kw.items() if v is not None})
 
@@ -171,7 +171,7 @@ def quickstart(
     and popularity, prints the comparison table for all, cold-start and
     warm target users, and example recommendations with explanations.
     """
-    from xcat.experiment import SAMPLED_TITLE, format_table, run_experiment
+    from xcat.workflow.experiment import SAMPLED_TITLE, format_table, run_experiment
 
     out = out or Path("runs") / time.strftime("quickstart-%Y%m%d-%H%M%S")
     _check_new_run_dir(out)
@@ -240,7 +240,7 @@ def _cutoffs(ctx: Any, param: Any, value: str) -> list[int]:
 
 def _experiment(run: dict[str, Any]) -> Any:
     """Return the ExperimentConfig a run directory's ``run.json`` records."""
-    from xcat.experiment import ExperimentConfig
+    from xcat.workflow.experiment import ExperimentConfig
 
     return ExperimentConfig(**run["experiment"])
 
@@ -417,7 +417,7 @@ def transfer(run_dir, strategy, freeze_names, epochs, mapper_epochs):
 def evaluate(run_dir, ks):
     """Evaluate every model of a run against popularity and scratch; write the report."""
     from xcat.evaluate import comparison_table, write_report
-    from xcat.experiment import (
+    from xcat.workflow.experiment import (
         SAMPLED_TITLE,
         TestEvaluator,
         format_info,
@@ -495,7 +495,7 @@ def evaluate(run_dir, ks):
 def recommend(run_dir, strategy, users, n, category, explain, unknown):
     """Recommend target-category items to users with a trained model."""
     from xcat.data.interactions import UnknownIdWarning
-    from xcat.experiment import build_recommender
+    from xcat.workflow.experiment import build_recommender
     from xcat.models import load
 
     run = _read_run(run_dir)

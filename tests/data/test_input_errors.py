@@ -19,7 +19,7 @@ from xcat.cli.main import main
 from xcat.data import IdMap, Interactions, filter_k_core, read_table, user_overlap
 from xcat.data.stats import largest_categories
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("XCAT_DATA_DIR") or REPO.parent / "shared" / "data")
 BIG = 9007199254740993  # 2**53 + 1: not representable as float64
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from xcat.cli.main import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("XCAT_DATA_DIR") or REPO.parent / "shared" / "data")
 
 

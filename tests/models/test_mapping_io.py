@@ -19,7 +19,7 @@ from safetensors import safe_open  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from xcat.cli import main  # noqa: E402
 from xcat.data.synthetic import make_cross_category  # noqa: E402
-from xcat.experiment import ExperimentConfig, run_experiment  # noqa: E402
+from xcat.workflow.experiment import ExperimentConfig, run_experiment  # noqa: E402
 from xcat.models import TwoTower, Vocab, load, save  # noqa: E402
 from xcat.models.io import read_metadata  # noqa: E402
 from xcat.train import TrainConfig  # noqa: E402

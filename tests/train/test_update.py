@@ -348,7 +348,7 @@ def test_cli_feedback_writes_model_and_report(trained, tmp_path):
 
 
 def _replay_module():
-    path = Path(__file__).resolve().parents[1] / "benches" / "feedback_replay.py"
+    path = Path(__file__).resolve().parents[2] / "benches" / "feedback_replay.py"
     spec = importlib.util.spec_from_file_location("feedback_replay", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

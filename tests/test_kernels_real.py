@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 import xcat
 from scipy.sparse.linalg import svds
-from test_topn import assert_close_topn, mask_scores, reference_scores
+from test_kernels import assert_close_topn, mask_scores, reference_scores
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 from xcat.data.domains import CrossDomainData
 from xcat.data.interactions import Interactions
 from xcat.data.synthetic import make_cross_category
-from xcat.experiment import build_recommender
+from xcat.workflow.experiment import build_recommender
 from xcat.transfer.protocol import cold_start_protocol
 
 

@@ -13,7 +13,7 @@ from xcat.data.datasets import (
     load_cdrib_amazon_coldstart,
     load_disencdr_amazon,
 )
-from xcat.experiment import ExperimentConfig
+from xcat.workflow.experiment import ExperimentConfig
 from xcat.transfer.protocol import published_protocol
 
 

@@ -15,7 +15,7 @@ import pytest
 from xcat.data import datasets
 from xcat.data.splits import cold_start_split, leave_last_out, published_split
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("XCAT_DATA_DIR") or REPO.parent / "shared" / "data")
 
 pytestmark = pytest.mark.skipif(
