@@ -1,4 +1,4 @@
-"""Replay of the feedback loop on real sequences: does ``model.update`` help?
+"""Replay of the feedback loop on real sequences: does ``xcat.train.update`` help?
 
 The Amazon 2014 5-core files keep each user's items in time order. Per user
 and category: the first items are training data, the next ``--events``
@@ -7,12 +7,12 @@ target item is the test item. A model is pretrained on the source, transferred
 to the target (``--strategy``), then
 
 * ``not updated``: scored as trained;
-* ``history only``: :meth:`~xcat.models.TwoTower.update` with ``steps=0``
+* ``history only``: :func:`xcat.train.update` with ``steps=0``
   (new ids and histories, no training);
-* ``updated``: :meth:`~xcat.models.TwoTower.update` with ``--steps`` steps.
+* ``updated``: :func:`xcat.train.update` with ``--steps`` steps.
 
 Each ranks the full target catalogue it knows, excluding the user's
-training and event items (:func:`xcat.train.evaluation.heldout_metrics`);
+training and event items (:func:`xcat.evaluate.ranking.heldout_metrics`);
 a test item a model has never seen counts as a miss.
 
 Usage::
@@ -33,10 +33,10 @@ from xcat.data.datasets import load_amazon2014_5core
 from xcat.data.domains import CrossDomainData, sample_users
 from xcat.data.interactions import Interactions
 from xcat.data.splits import leave_last_out
+from xcat.evaluate.ranking import heldout_metrics
 from xcat.models import Vocab
 from xcat.train import TrainConfig
-from xcat.train.evaluation import heldout_metrics
-from xcat.train.loop import clone_model
+from xcat.train.update import update
 from xcat.transfer import TransferData, pretrain, transfer
 
 COLUMNS = ["user", "item", "category"]
@@ -83,12 +83,13 @@ def replay_experiment(
     model = transfer(strategy, tdata, pretrained=pre, train_config=tc).model
     t_train = time.perf_counter() - t0
     variants: dict[str, Any] = {"not updated": model}
-    history_only = clone_model(model)
-    history_only.update(events, steps=0)
+    history_only = model.clone()
+    update(history_only, events, steps=0)
     variants["history only"] = history_only
-    updated = clone_model(model)
+    updated = model.clone()
     t0 = time.perf_counter()
-    report = updated.update(
+    report = update(
+        updated,
         events,
         steps=steps,
         train_config=TrainConfig(lr=1e-3, batch_size=256, seed=seed, progress=False),

@@ -90,5 +90,38 @@ fn bench_similarity(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_topn, bench_isa, bench_similarity);
+/// Cosine over items far from unit norm (all scaled by 2**-80, below the
+/// 2**-64 where rows are read in place): every row takes the shifted copy.
+/// Compare with the same shapes in `topn_cosine`.
+fn bench_far_from_unit_norm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("topn_cosine_tiny_items");
+    group.sample_size(10);
+    let tiny = 2f32.powi(-80);
+    for &(u, i, d, n) in &[
+        (1usize, 200_000usize, 64usize, 10usize),
+        (256, 200_000, 64, 10),
+    ] {
+        let users = matrix(u, d, 1);
+        let items: Vec<f32> = matrix(i, d, 2).iter().map(|x| x * tiny).collect();
+        group.throughput(Throughput::Elements((u * i * d) as u64));
+        let id = BenchmarkId::from_parameter(format!("U{u}_I{i}_d{d}_n{n}"));
+        group.bench_with_input(id, &(u, i, d, n), |b, &(u, i, d, n)| {
+            let opts = Options::default();
+            b.iter(|| {
+                let um = Matrix::new("users", &users, u, d).unwrap();
+                let im = Matrix::new("items", &items, i, d).unwrap();
+                black_box(topn(um, im, n, &opts).unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_topn,
+    bench_isa,
+    bench_similarity,
+    bench_far_from_unit_norm
+);
 criterion_main!(benches);

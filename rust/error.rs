@@ -15,16 +15,6 @@ pub enum XcatError {
     /// A NaN or infinity in an input matrix.
     #[error("{arg}: row {row} contains NaN or infinity; scores would be undefined")]
     NonFinite { arg: &'static str, row: usize },
-    /// A row whose norm cosine cannot handle in float32.
-    #[error(
-        "{arg}: row {row} has norm {norm:e}; cosine needs norms between 1e-30 and 1e30 \
-         (or exactly 0): rescale the embeddings"
-    )]
-    NormOutOfRange {
-        arg: &'static str,
-        row: usize,
-        norm: f64,
-    },
     /// Scores beyond the float32 range (dot products of huge vectors).
     #[error(
         "scores overflow float32 (|u.v| above 3.4e38, or inf - inf) with metric='dot': \

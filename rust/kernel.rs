@@ -10,7 +10,10 @@
 //!
 //! Users are packed once into panels `[d][MR]` (vectorised along users);
 //! items are read in place, row-major, through `NR` row pointers, so the item
-//! matrix is never copied or normalised.
+//! matrix is never copied or normalised. For cosine, a row whose norm is far
+//! from 1 (outside `[2**-64, 2**64]`: subnormals, values near `f32::MAX`) is
+//! first multiplied by the power of two that brings its max-abs into
+//! `[1, 2)` (see [`row_scales`]); an item row then points at that scaled copy.
 
 // Register tiles read best as explicit index loops.
 #![allow(clippy::needless_range_loop)]
@@ -368,21 +371,25 @@ pub fn prefetch(row: &[f32]) {
     let _ = row;
 }
 
-/// Sum of squares in f64: exact enough for any finite f32 row and never
-/// overflows, so a non-finite result means the row has NaN or infinity.
+/// Sum of squares in f64 of `f(x)` over the row: exact enough for any
+/// finite f32 row and never overflows, so a non-finite result means the row
+/// has NaN or infinity. The summation order is fixed, so a row and its
+/// power-of-two multiples (`f` a shift) give sums that are exact powers of
+/// four apart.
 #[inline(always)]
-fn sum_squares(row: &[f32]) -> f64 {
+fn sum_squares_by(row: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     let mut acc = [0f64; 8];
     let mut chunks = row.chunks_exact(8);
     for c in &mut chunks {
         for i in 0..8 {
-            let x = f64::from(c[i]);
+            let x = f64::from(f(c[i]));
             acc[i] += x * x;
         }
     }
     let mut s = 0f64;
     for &x in chunks.remainder() {
-        s += f64::from(x) * f64::from(x);
+        let x = f64::from(f(x));
+        s += x * x;
     }
     let pairs = [
         acc[0] + acc[4],
@@ -393,35 +400,97 @@ fn sum_squares(row: &[f32]) -> f64 {
     s + ((pairs[0] + pairs[2]) + (pairs[1] + pairs[3]))
 }
 
-/// Why a row cannot be scored.
+/// A NaN or infinity in a row: it cannot be scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonFinite;
+
+/// Norms of rows that cosine reads in place (shift 0). Inside this range
+/// `1/|x|` is a normal float32 and no dot product with a unit vector can
+/// overflow; rows outside it (down to subnormals, up to `f32::MAX`) are
+/// first multiplied by a power of two that brings their max-abs into
+/// `[1, 2)`. A power of two changes no rounding away from the ends of the
+/// float32 range, so both ways give the same bits where both apply.
+const DIRECT_MIN_NORM: f64 = 5.421010862427522e-20; // 2**-64
+const DIRECT_MAX_NORM: f64 = 1.8446744073709552e19; // 2**64
+
+/// `2**shift` as float32 factors applied one after the other (see
+/// [`shifted`]), for `-127 <= shift <= 149`: 2**149 is beyond float32, so
+/// shifts above 127 take a second factor.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RowIssue {
-    /// A NaN or infinity.
-    NonFinite,
-    /// A non-zero norm outside [`MIN_NORM`, `MAX_NORM`] (cosine only).
-    Norm(f64),
+pub struct Pow2(f32, f32);
+
+/// `2**e` in float32, for `-149 <= e <= 127` (subnormal below -126).
+fn f32_pow2(e: i16) -> f32 {
+    if e >= -126 {
+        f32::from_bits(((e + 127) as u32) << 23)
+    } else {
+        f32::from_bits(1 << (e + 149))
+    }
 }
 
-/// Smallest non-zero norm cosine accepts: below it `1/|x|` leaves float32.
-pub const MIN_NORM: f64 = 1e-30;
-/// Largest norm cosine accepts: above it a dot product may overflow float32.
-pub const MAX_NORM: f64 = 1e30;
+/// The factors of `2**shift`.
+#[inline]
+pub fn pow2(shift: i16) -> Pow2 {
+    let first = shift.min(127);
+    Pow2(f32_pow2(first), f32_pow2(shift - first))
+}
 
-/// `1/|row|` (0 for a zero row).
+/// `x * 2**shift`, rounded once to float32 (exact unless it leaves the
+/// normal range). Above 127 the shift only scales rows whose values are all
+/// below 2**-127 up toward 1, so both products are exact. Every path scales
+/// a row this way.
 #[inline(always)]
-fn inverse_norm_generic(row: &[f32]) -> Result<f32, RowIssue> {
-    let s = sum_squares(row);
+pub fn shifted(x: f32, p: Pow2) -> f32 {
+    x * p.0 * p.1
+}
+
+/// The shift that brings the largest `|x|` of a non-zero finite row into
+/// `[1, 2)`: between -127 (values near `f32::MAX`) and 149 (the smallest
+/// subnormal).
+fn shift_for(row: &[f32]) -> i16 {
+    // For finite values the magnitude order is the order of the bits
+    // without the sign: an integer max, which vectorises.
+    let bits = row
+        .iter()
+        .fold(0u32, |m, &x| m.max(x.to_bits() & 0x7fff_ffff));
+    let exp = (bits >> 23) as i32;
+    let log2 = if exp == 0 {
+        // A subnormal max: mantissa * 2**-149.
+        31 - (bits & 0x7f_ffff).leading_zeros() as i32 - 149
+    } else {
+        exp - 127
+    };
+    -log2 as i16
+}
+
+/// Score scale of a row outside the direct range: the inverse norm of the
+/// row shifted to max-abs in `[1, 2)`, and that shift. Inlined into the
+/// target-feature callers so whole batches of such rows stay vectorised.
+#[inline(always)]
+fn shifted_inverse_norm(row: &[f32]) -> (f32, i16) {
+    let shift = shift_for(row);
+    let p = pow2(shift);
+    let s = sum_squares_by(row, |x| shifted(x, p));
+    ((1.0 / s.sqrt()) as f32, shift)
+}
+
+/// `(1/|row|, 0)`, or for a row outside the direct range the inverse norm
+/// of the shifted row and the shift; `(0, 0)` for a zero row.
+#[inline(always)]
+fn inverse_norm_generic(row: &[f32]) -> Result<(f32, i16), NonFinite> {
+    let s = sum_squares_by(row, |x| x);
     if !s.is_finite() {
-        return Err(RowIssue::NonFinite);
+        return Err(NonFinite);
     }
     if s == 0.0 {
-        return Ok(0.0);
+        // Squares of f32 subnormals are normal f64: only a zero row sums to 0.
+        return Ok((0.0, 0));
     }
     let norm = s.sqrt();
-    if !(MIN_NORM..=MAX_NORM).contains(&norm) {
-        return Err(RowIssue::Norm(norm));
+    if (DIRECT_MIN_NORM..=DIRECT_MAX_NORM).contains(&norm) {
+        return Ok(((1.0 / norm) as f32, 0));
     }
-    Ok((1.0 / norm) as f32)
+    Ok(shifted_inverse_norm(row))
 }
 
 /// Whether every value is finite (`x * 0` is NaN exactly for NaN and inf).
@@ -438,26 +507,33 @@ fn is_finite_generic(row: &[f32]) -> bool {
     acc.iter().sum::<f32>() + tail == 0.0
 }
 
-/// Score scales of `rows` (each `d` long) into `out`: the inverse norm
-/// (cosine) or 1 (dot). The loop sits inside one target-feature function so
-/// it vectorises and nothing is called per row.
+/// Score scales of `rows` (each `d` long) into `scales` and `shifts`: the
+/// inverse norm and power-of-two shift (cosine) or 1 and 0 (dot). The loop
+/// sits inside one target-feature function so it vectorises and nothing is
+/// called per row.
 #[inline(always)]
 unsafe fn row_scales_generic(
     cosine: bool,
     rows: &[*const f32],
     d: usize,
-    out: &mut [f32],
-) -> Result<(), (usize, RowIssue)> {
-    for (j, (&p, o)) in rows.iter().zip(out.iter_mut()).enumerate() {
+    scales: &mut [f32],
+    shifts: &mut [i16],
+) -> Result<(), usize> {
+    for (j, ((&p, o), sh)) in rows
+        .iter()
+        .zip(scales.iter_mut())
+        .zip(shifts.iter_mut())
+        .enumerate()
+    {
         let row = std::slice::from_raw_parts(p, d);
-        *o = if cosine {
+        (*o, *sh) = if cosine {
             inverse_norm_generic(row)
         } else if is_finite_generic(row) {
-            Ok(1.0)
+            Ok((1.0, 0))
         } else {
-            Err(RowIssue::NonFinite)
+            Err(NonFinite)
         }
-        .map_err(|issue| (j, issue))?;
+        .map_err(|_| j)?;
     }
     Ok(())
 }
@@ -468,9 +544,10 @@ unsafe fn row_scales_avx512(
     cosine: bool,
     rows: &[*const f32],
     d: usize,
-    out: &mut [f32],
-) -> Result<(), (usize, RowIssue)> {
-    row_scales_generic(cosine, rows, d, out)
+    scales: &mut [f32],
+    shifts: &mut [i16],
+) -> Result<(), usize> {
+    row_scales_generic(cosine, rows, d, scales, shifts)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -479,35 +556,130 @@ unsafe fn row_scales_avx2(
     cosine: bool,
     rows: &[*const f32],
     d: usize,
-    out: &mut [f32],
-) -> Result<(), (usize, RowIssue)> {
-    row_scales_generic(cosine, rows, d, out)
+    scales: &mut [f32],
+    shifts: &mut [i16],
+) -> Result<(), usize> {
+    row_scales_generic(cosine, rows, d, scales, shifts)
 }
 
-/// Score scale of each row: `1/|row|` in f32 from an f64 sum, 0 for a zero
-/// row (cosine), or 1 after a finiteness check (dot); the same value on every
-/// instruction set, written to `out[..rows.len()]`.
+/// Score scale and shift of each row, the same on every instruction set,
+/// written to `scales[..rows.len()]` and `shifts[..rows.len()]`.
+///
+/// Cosine: `1/|row|` in f32 from an f64 sum and shift 0 for a row read in
+/// place; for a row whose norm is outside `[2**-64, 2**64]` (subnormal
+/// values, values near `f32::MAX`), the shift `s` that brings its max-abs
+/// into `[1, 2)` and the inverse norm of the row times `2**s` (see
+/// [`shifted`]); scores use that shifted row. A zero row gets `(0, 0)`.
+/// Dot: `(1, 0)` after a finiteness check.
 ///
 /// # Errors
-/// The position in `rows` of the first row that cannot be scored, and why.
+/// The position in `rows` of the first row with a NaN or infinity.
 ///
 /// # Safety
 /// `isa` must be supported; every pointer must be valid for `d` reads;
-/// `out.len() >= rows.len()`.
+/// `scales` and `shifts` must be at least as long as `rows`.
 #[inline]
 pub unsafe fn row_scales(
     isa: Isa,
     cosine: bool,
     rows: &[*const f32],
     d: usize,
-    out: &mut [f32],
-) -> Result<(), (usize, RowIssue)> {
-    debug_assert!(out.len() >= rows.len());
+    scales: &mut [f32],
+    shifts: &mut [i16],
+) -> Result<(), usize> {
+    debug_assert!(scales.len() >= rows.len() && shifts.len() >= rows.len());
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => row_scales_avx512(cosine, rows, d, out),
+        Isa::Avx512 => row_scales_avx512(cosine, rows, d, scales, shifts),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => row_scales_avx2(cosine, rows, d, out),
-        _ => row_scales_generic(cosine, rows, d, out),
+        Isa::Avx2 => row_scales_avx2(cosine, rows, d, scales, shifts),
+        _ => row_scales_generic(cosine, rows, d, scales, shifts),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_range_and_powers_of_two() {
+        assert_eq!(DIRECT_MIN_NORM, 2f64.powi(-64));
+        assert_eq!(DIRECT_MAX_NORM, 2f64.powi(64));
+        for e in -149..=127 {
+            assert_eq!(f64::from(f32_pow2(e)), 2f64.powi(e.into()), "{e}");
+        }
+        for shift in -127..=149i16 {
+            let p = pow2(shift);
+            assert_eq!(f64::from(p.0) * f64::from(p.1), 2f64.powi(shift.into()));
+        }
+    }
+
+    #[test]
+    fn shift_brings_max_abs_into_one_two() {
+        let sub = f32::from_bits(1);
+        for (row, want) in [
+            (vec![0.0, -sub], 149i16),
+            (vec![3.0 * sub, 4.0 * sub], 147),
+            (vec![f32::from_bits(0x007f_ffff)], 127), // largest subnormal
+            (vec![f32::MIN_POSITIVE], 126),
+            (vec![1.0, -1.5], 0),
+            (vec![-2.0], -1),
+            (vec![f32::MAX, 1.0], -127),
+        ] {
+            let s = shift_for(&row);
+            assert_eq!(s, want, "{row:?}");
+            let m = row.iter().fold(0f32, |m, &x| m.max(x.abs()));
+            assert!((1.0..2.0).contains(&shifted(m, pow2(s))), "{row:?}");
+        }
+    }
+
+    #[test]
+    fn shifted_rounds_once_like_float64() {
+        // The float32 factors give the correctly rounded `x * 2**shift`,
+        // subnormal results included.
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let x = f32::from_bits((s >> 32) as u32 & 0x7f7f_ffff | ((s as u32) & 1) << 31);
+            let row = [x];
+            let shift = if x == 0.0 { 0 } else { shift_for(&row) };
+            for k in [shift, shift - 20, shift + 20, -127, 149] {
+                if !(-127..=149).contains(&k) || (k > 127 && x.abs() >= 2f32.powi(-127)) {
+                    continue;
+                }
+                let want = (f64::from(x) * 2f64.powi(k.into())) as f32;
+                assert_eq!(shifted(x, pow2(k)).to_bits(), want.to_bits(), "{x:e} {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn scale_of_a_shifted_row_is_the_scale_of_the_row() {
+        // (3, 4) has inverse norm 0.2; at any power of two it is the same
+        // once shifted, and read in place it is 0.2 as well.
+        let t = 2f32.powi(125);
+        let sub = f32::from_bits(1);
+        let rows = [
+            [3.0f32, 4.0],
+            [3.0 * t, 4.0 * t],
+            [3.0 * sub, 4.0 * sub],
+            [0.0, 0.0],
+        ];
+        let ptrs: Vec<*const f32> = rows.iter().map(|r| r.as_ptr()).collect();
+        let mut sc = [0f32; 4];
+        let mut sh = [0i16; 4];
+        // SAFETY: portable is always supported; each row has 2 values.
+        unsafe { row_scales(Isa::Portable, true, &ptrs, 2, &mut sc, &mut sh) }.unwrap();
+        assert_eq!(sh, [0, -127, 147, 0]);
+        assert_eq!(sc[0], 0.2);
+        assert_eq!(sc[1], 0.8); // (0.75, 1) has norm 1.25
+        assert_eq!(sc[2], 0.8);
+        assert_eq!(sc[3], 0.0);
+        let bad = [1.0f32, f32::NAN];
+        // SAFETY: as above.
+        let err = unsafe { row_scales(Isa::Portable, true, &[bad.as_ptr()], 2, &mut sc, &mut sh) };
+        assert_eq!(err, Err(0));
     }
 }

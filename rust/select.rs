@@ -11,6 +11,15 @@
 //! index. Items reach one reservoir in increasing index order, so a later item
 //! that only ties the threshold always loses, and the threshold test can be a
 //! strict `>`.
+//!
+//! Scores are clamped to `[-bound, bound]` (cosine: `[-1, 1]`) in `hit`,
+//! before anything else looks at them: the reservoir, its threshold, the cut,
+//! the merge and the final sort all see the reported scores, so two items
+//! whose raw scores differ (1.0000001 and 1.0) but report the same 1.0 are
+//! ordered by index. The micro-kernels compare raw scores with the
+//! thresholds: clamping is monotone and thresholds are clamped values, so a
+//! raw score at or below a threshold is never above it once clamped, and
+//! `hit` re-tests the clamped score. Only scores above a threshold pay for it.
 
 use std::cmp::Ordering;
 
@@ -18,6 +27,14 @@ use std::cmp::Ordering;
 #[inline(always)]
 fn above(score: f32, threshold: f32) -> bool {
     score > threshold
+}
+
+/// The reported score: `score` clamped to `[-bound, bound]`, with -0.0
+/// folded into +0.0 so equal scores compare equal. Infinite scores (dot
+/// overflow, `bound` infinite) pass through; NaN never reaches a sink.
+#[inline(always)]
+pub fn reported(score: f32, bound: f32) -> f32 {
+    score.clamp(-bound, bound) + 0.0
 }
 
 /// One scored candidate.
@@ -73,13 +90,16 @@ pub struct TopStates<'a> {
     /// One per lane, padded to whole panels with +inf so padding lanes never hit.
     thresholds: Vec<f32>,
     exclude: Option<&'a Excluded>,
+    /// Scores are clamped to `[-bound, bound]` (infinite: no clamp).
+    bound: f32,
     /// Whether any score offered was NaN or infinite.
     pub overflowed: bool,
 }
 
 impl<'a> TopStates<'a> {
     /// `n >= 1` wanted per user, at most `eligible` candidates per user in
-    /// total, `lanes >= users` (padded to the micro-kernel width).
+    /// total, `lanes >= users` (padded to the micro-kernel width), scores
+    /// clamped to `[-bound, bound]` (`bound > 0`; infinite for no clamp).
     pub fn new(
         n: usize,
         eligible: usize,
@@ -87,6 +107,7 @@ impl<'a> TopStates<'a> {
         users: usize,
         lanes: usize,
         exclude: Option<&'a Excluded>,
+        bound: f32,
     ) -> Self {
         debug_assert!(n >= 1 && lanes >= users);
         // With n >= eligible everything fits and the reservoir never fills;
@@ -113,6 +134,7 @@ impl<'a> TopStates<'a> {
             lens: vec![0; users],
             thresholds,
             exclude,
+            bound,
             overflowed: false,
         }
     }
@@ -176,6 +198,7 @@ impl Sink for TopStates<'_> {
 
     #[inline(never)]
     fn hit(&mut self, lane: usize, item: u32, score: f32) {
+        let score = reported(score, self.bound);
         if !above(score, self.thresholds[lane]) {
             return;
         }
@@ -190,11 +213,7 @@ impl Sink for TopStates<'_> {
                 return;
             }
         }
-        // `+ 0.0` folds -0.0 into +0.0 so equal scores compare equal.
-        self.entries[lane * self.cap + self.lens[lane]] = Entry {
-            score: score + 0.0,
-            item,
-        };
+        self.entries[lane * self.cap + self.lens[lane]] = Entry { score, item };
         self.lens[lane] += 1;
     }
 
@@ -211,12 +230,14 @@ pub struct DenseSink<'a> {
     pub cols: usize,
     pub users: usize,
     pub thresholds: Vec<f32>,
+    /// Scores are clamped to `[-bound, bound]`, as in [`TopStates`].
+    pub bound: f32,
     /// Whether any score was NaN or infinite.
     pub overflowed: bool,
 }
 
 impl<'a> DenseSink<'a> {
-    pub fn new(out: &'a mut [f32], cols: usize, users: usize, lanes: usize) -> Self {
+    pub fn new(out: &'a mut [f32], cols: usize, users: usize, lanes: usize, bound: f32) -> Self {
         let mut thresholds = vec![f32::NEG_INFINITY; lanes];
         thresholds[users..].fill(f32::INFINITY);
         DenseSink {
@@ -224,6 +245,7 @@ impl<'a> DenseSink<'a> {
             cols,
             users,
             thresholds,
+            bound,
             overflowed: false,
         }
     }
@@ -237,7 +259,7 @@ impl Sink for DenseSink<'_> {
 
     #[inline]
     fn hit(&mut self, lane: usize, item: u32, score: f32) {
-        self.out[lane * self.cols + item as usize] = score + 0.0;
+        self.out[lane * self.cols + item as usize] = reported(score, self.bound);
     }
 
     #[cold]
@@ -251,7 +273,7 @@ mod tests {
     use super::*;
 
     fn run(n: usize, scores: &[f32]) -> Vec<(i64, f32)> {
-        let mut st = TopStates::new(n, scores.len(), 0, 1, 1, None);
+        let mut st = TopStates::new(n, scores.len(), 0, 1, 1, None, f32::INFINITY);
         for (i, &s) in scores.iter().enumerate() {
             st.hit(0, i as u32, s);
         }
@@ -277,12 +299,60 @@ mod tests {
         assert_eq!(got[2].1, f32::NEG_INFINITY);
     }
 
+    /// Best `n` of `scores` (item = position) with scores clamped to
+    /// `[-1, 1]`, the items split at `split` into two merged reservoirs.
+    fn run_clamped(n: usize, scores: &[f32], split: usize) -> Vec<(i64, f32)> {
+        let mut a = TopStates::new(n, scores.len(), 0, 1, 1, None, 1.0);
+        let mut b = TopStates::new(n, scores.len(), 0, 1, 1, None, 1.0);
+        for (i, &s) in scores.iter().enumerate() {
+            if i < split {
+                a.hit(0, i as u32, s)
+            } else {
+                b.hit(0, i as u32, s)
+            }
+        }
+        let mut idx = vec![0i64; n];
+        let mut sc = vec![0f32; n];
+        b.merge(a).finish_into(n, &mut idx, &mut sc);
+        idx.into_iter().zip(sc).collect()
+    }
+
+    #[test]
+    fn clamped_scores_tie_by_lower_index() {
+        let up = |k: u32| f32::from_bits(1f32.to_bits() + k); // k ulps above 1
+                                                              // Raw scores rise with the index, so unclamped the last would win;
+                                                              // clamped they all report 1.0 and the lowest index wins.
+        let rising: Vec<f32> = (0..30).map(up).collect();
+        for split in [0, 7, 30] {
+            assert_eq!(run_clamped(1, &rising, split), vec![(0, 1.0)]);
+            assert_eq!(
+                run_clamped(3, &rising, split),
+                vec![(0, 1.0), (1, 1.0), (2, 1.0)]
+            );
+        }
+        let mixed = [0.5, up(1), 1.0, -1.0000001, up(2), -1.0, 0.99999994];
+        assert_eq!(
+            run_clamped(7, &mixed, 3),
+            vec![
+                (1, 1.0),
+                (2, 1.0),
+                (4, 1.0),
+                (6, 0.99999994),
+                (0, 0.5),
+                (3, -1.0),
+                (5, -1.0)
+            ]
+        );
+        assert_eq!(reported(-0.0, 1.0).to_bits(), 0);
+        assert_eq!(reported(f32::INFINITY, f32::INFINITY), f32::INFINITY);
+    }
+
     #[test]
     fn merge_equals_single_pass() {
         let s: Vec<f32> = (0..200).map(|i| ((i * 37) % 23) as f32).collect();
         let whole = run(7, &s);
-        let mut a = TopStates::new(7, s.len(), 0, 1, 1, None);
-        let mut b = TopStates::new(7, s.len(), 0, 1, 1, None);
+        let mut a = TopStates::new(7, s.len(), 0, 1, 1, None, f32::INFINITY);
+        let mut b = TopStates::new(7, s.len(), 0, 1, 1, None, f32::INFINITY);
         for (i, &x) in s.iter().enumerate() {
             if i < 90 {
                 a.hit(0, i as u32, x)

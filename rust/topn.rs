@@ -9,14 +9,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::error::{Result, XcatError};
-use crate::kernel::{self, Isa, Micro, RowIssue, Tile, MAX_WIDTH, NR};
+use crate::kernel::{self, Isa, Micro, Tile, MAX_WIDTH, NR};
 use crate::parallel;
 use crate::select::{DenseSink, Excluded, Sink, TopStates};
 
 /// Similarity between a user row `u` and an item row `v`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
-    /// `u.v / (|u| |v|)`; a zero row scores 0.0 against everything.
+    /// `u.v / (|u| |v|)`, clamped to `[-1, 1]`; a zero row scores 0.0
+    /// against everything. Scale-invariant over the whole finite float32
+    /// range.
     Cosine,
     /// `u.v`.
     Dot,
@@ -122,15 +124,26 @@ impl PackedUsers {
         let mut data = vec![0f32; panels * d * mr];
         let rows: Vec<*const f32> = (0..users.rows).map(|u| users.row(u).as_ptr()).collect();
         let mut scales = vec![0f32; users.rows];
+        let mut shifts = vec![0i16; users.rows];
+        let cosine = metric == Metric::Cosine;
         // SAFETY: `isa` was checked by `resolve_isa`; every pointer is a row of
-        // `users`, `d` long; `scales` is as long as `rows`.
-        unsafe { kernel::row_scales(isa, metric == Metric::Cosine, &rows, d, &mut scales) }
-            .map_err(|(u, issue)| row_error(arg, u, issue))?;
-        for (u, &scale) in scales.iter().enumerate() {
+        // `users`, `d` long; `scales` and `shifts` are as long as `rows`.
+        unsafe { kernel::row_scales(isa, cosine, &rows, d, &mut scales, &mut shifts) }
+            .map_err(|u| XcatError::NonFinite { arg, row: u })?;
+        for (u, (&scale, &shift)) in scales.iter().zip(&shifts).enumerate() {
             let (p, i) = (u / mr, u % mr);
             let panel = &mut data[p * d * mr..(p + 1) * d * mr];
-            for (k, &x) in users.row(u).iter().enumerate() {
-                panel[k * mr + i] = x * scale;
+            if shift == 0 {
+                for (k, &x) in users.row(u).iter().enumerate() {
+                    panel[k * mr + i] = x * scale;
+                }
+            } else {
+                // A row far from unit norm: its max-abs is brought into
+                // [1, 2) first, so `scale` stays a normal float32.
+                let pw = kernel::pow2(shift);
+                for (k, &x) in users.row(u).iter().enumerate() {
+                    panel[k * mr + i] = kernel::shifted(x, pw) * scale;
+                }
             }
         }
         Ok(PackedUsers {
@@ -169,22 +182,15 @@ impl ItemSet<'_> {
     }
 }
 
-/// The error for row `row` of argument `arg`.
-fn row_error(arg: &'static str, row: usize, issue: RowIssue) -> XcatError {
-    match issue {
-        RowIssue::NonFinite => XcatError::NonFinite { arg, row },
-        RowIssue::Norm(norm) => XcatError::NormOutOfRange { arg, row, norm },
-    }
-}
-
 /// How many rows ahead of the block preparation to prefetch.
 const PREFETCH_ROWS: usize = 16;
 
 /// Everything a scan task needs, shared read-only.
 struct Plan<'a> {
     items: Matrix<'a>,
-    /// Per eligible position, when precomputed; else computed per block.
-    scales: Option<Vec<f32>>,
+    /// Scales and shifts per eligible position, when precomputed; else
+    /// computed per block.
+    scales: Option<(Vec<f32>, Vec<i16>)>,
     /// Argument name of `items` in errors.
     items_arg: &'static str,
     set: ItemSet<'a>,
@@ -197,17 +203,27 @@ struct Plan<'a> {
 }
 
 impl Plan<'_> {
-    /// Score scales of the item rows at `rows` (row numbers `ids`): inverse
-    /// norms (cosine) or 1 (dot).
+    /// Score scales and shifts of the item rows at `rows` (row numbers
+    /// `ids`), as [`kernel::row_scales`].
     ///
     /// # Errors
     /// `NonFinite` naming the first row with a NaN or infinity.
-    fn row_scales(&self, rows: &[*const f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
+    fn row_scales(
+        &self,
+        rows: &[*const f32],
+        ids: &[u32],
+        scales: &mut [f32],
+        shifts: &mut [i16],
+    ) -> Result<()> {
         let cosine = self.metric == Metric::Cosine;
         // SAFETY: `isa` was checked by `resolve_isa`; every pointer is a row
-        // of `items`, `items.cols` long; `out` is as long as `rows`.
-        unsafe { kernel::row_scales(self.isa, cosine, rows, self.items.cols, out) }
-            .map_err(|(j, issue)| row_error(self.items_arg, ids[j] as usize, issue))
+        // of `items`, `items.cols` long; `scales` and `shifts` are as long as
+        // `rows`.
+        unsafe { kernel::row_scales(self.isa, cosine, rows, self.items.cols, scales, shifts) }
+            .map_err(|j| XcatError::NonFinite {
+                arg: self.items_arg,
+                row: ids[j] as usize,
+            })
     }
 
     /// Scales of every eligible item, computed once in parallel: worth it
@@ -215,18 +231,20 @@ impl Plan<'_> {
     fn precompute_scales(&mut self) -> Result<()> {
         const CHUNK: usize = 4096;
         let mut scales = vec![0f32; self.set.len()];
+        let mut shifts = vec![0i16; self.set.len()];
         scales
             .par_chunks_mut(CHUNK)
+            .zip(shifts.par_chunks_mut(CHUNK))
             .enumerate()
-            .try_for_each(|(c, out)| {
+            .try_for_each(|(c, (out, sh))| {
                 let ids: Vec<u32> = (0..out.len()).map(|j| self.set.id(c * CHUNK + j)).collect();
                 let rows: Vec<*const f32> = ids
                     .iter()
                     .map(|&id| self.items.row(id as usize).as_ptr())
                     .collect();
-                self.row_scales(&rows, &ids, out)
+                self.row_scales(&rows, &ids, out, sh)
             })?;
-        self.scales = Some(scales);
+        self.scales = Some((scales, shifts));
         Ok(())
     }
 
@@ -245,7 +263,11 @@ impl Plan<'_> {
         let padded = self.block.div_ceil(width) * width + MAX_WIDTH;
         let mut rows: Vec<*const f32> = vec![zeros.as_ptr(); padded];
         let mut scale = vec![0f32; padded];
+        let mut shift = vec![0i16; padded];
         let mut ids = vec![0u32; padded];
+        // Shifted copies of the block's rows far from unit norm (cosine);
+        // allocated on first need, never reallocated after.
+        let mut shift_buf: Vec<f32> = Vec::new();
         let mut start = range.start;
         while start < range.end {
             if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
@@ -264,8 +286,19 @@ impl Plan<'_> {
                 ids[j] = id;
             }
             match &self.scales {
-                Some(all) => scale[..len].copy_from_slice(&all[start..start + len]),
-                None => self.row_scales(&rows[..len], &ids[..len], &mut scale[..len])?,
+                Some((all, shifts)) => {
+                    scale[..len].copy_from_slice(&all[start..start + len]);
+                    shift[..len].copy_from_slice(&shifts[start..start + len]);
+                }
+                None => self.row_scales(
+                    &rows[..len],
+                    &ids[..len],
+                    &mut scale[..len],
+                    &mut shift[..len],
+                )?,
+            }
+            if shift[..len].iter().any(|&s| s != 0) {
+                self.shift_rows(&mut rows[..len], &shift[..len], &mut shift_buf);
             }
             rows[len..len.div_ceil(width) * width].fill(zeros.as_ptr());
             // While this block is scored, pull the next one toward the
@@ -305,6 +338,34 @@ impl Plan<'_> {
             start += len;
         }
         Ok(())
+    }
+
+    /// Point each row with a non-zero shift at a copy of it multiplied by
+    /// `2**shift` in `buf` (sized on first use to a whole block).
+    #[cold]
+    fn shift_rows(&self, rows: &mut [*const f32], shifts: &[i16], buf: &mut Vec<f32>) {
+        let d = self.items.cols;
+        if buf.is_empty() {
+            buf.resize(self.block * d, 0.0);
+        }
+        for (j, (&p, &s)) in rows.iter().zip(shifts).enumerate() {
+            if s != 0 {
+                let pw = kernel::pow2(s);
+                // SAFETY: `p` is a row of `items` (not yet redirected), `d` long.
+                let row = unsafe { std::slice::from_raw_parts(p, d) };
+                for (o, &x) in buf[j * d..(j + 1) * d].iter_mut().zip(row) {
+                    *o = kernel::shifted(x, pw);
+                }
+            }
+        }
+        // Pointers taken after every write, from one shared borrow.
+        let base = buf.as_ptr();
+        for (j, (r, &s)) in rows.iter_mut().zip(shifts).enumerate() {
+            if s != 0 {
+                // SAFETY: j < rows.len() <= block, so j * d is inside `buf`.
+                *r = unsafe { base.add(j * d) };
+            }
+        }
     }
 }
 
@@ -436,6 +497,15 @@ fn filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// Largest `|score|` reported: cosine is clamped to `[-1, 1]` (float32
+/// rounding can give 1.0000001 for parallel rows); dot is not clamped.
+fn score_bound(metric: Metric) -> f32 {
+    match metric {
+        Metric::Cosine => 1.0,
+        Metric::Dot => f32::INFINITY,
+    }
+}
+
 /// Split the work into (user-panel group) x (item range) tasks, about four
 /// per thread for load balance.
 ///
@@ -474,14 +544,23 @@ fn ranges(total: usize, parts: usize, align: usize) -> Vec<std::ops::Range<usize
 /// when fewer than `n` items are eligible. Results are identical for every
 /// thread count, block size and instruction set.
 ///
+/// Cosine scores are clamped to `[-1, 1]` as they enter the selection (in the
+/// insert path, which only scores above a user's threshold reach), so the
+/// order and the tie rule hold on the reported, clamped scores. Any finite
+/// row is accepted: rows far from unit norm are rescaled by a power of two
+/// (see [`kernel::row_scales`]), which changes no rounding, so `r` and
+/// `2**k * r` score the same wherever both are exact in float32.
+///
 /// Extra memory: the packed users (`U x d`), and per task `U_group x 2n`
-/// reservoir entries plus one block of row pointers; never `U x I`.
+/// reservoir entries plus one block of row pointers (and, for cosine rows
+/// outside `[2**-64, 2**64]` in norm, one block of shifted rows); never
+/// `U x I`.
 ///
 /// # Errors
 /// `Invalid` (naming the argument) for mismatched `d`, more than `u32::MAX`
 /// items, malformed `exclude` or `candidates`, zero threads; `NonFinite` for a
-/// NaN or infinity in `users` or `items`; `Cancelled` if `options.cancel` was
-/// set during the call.
+/// NaN or infinity in `users` or `items`; `ScoreOverflow` for dot scores
+/// beyond float32; `Cancelled` if `options.cancel` was set during the call.
 pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_>) -> Result<TopN> {
     check_shapes(&users, &items, ("users", "items"))?;
     let isa = resolve_isa(options.isa)?;
@@ -517,9 +596,13 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
         if eligible > 0 && u == 0 {
             let rows: Vec<*const f32> = (0..items.rows).map(|r| items.row(r).as_ptr()).collect();
             let mut scales = vec![0f32; items.rows];
+            let mut shifts = vec![0i16; items.rows];
             // SAFETY: as in `PackedUsers::new`, for the rows of `items`.
-            unsafe { kernel::row_scales(isa, false, &rows, items.cols, &mut scales) }
-                .map_err(|(r, issue)| row_error("items", r, issue))?;
+            unsafe { kernel::row_scales(isa, false, &rows, items.cols, &mut scales, &mut shifts) }
+                .map_err(|r| XcatError::NonFinite {
+                    arg: "items",
+                    row: r,
+                })?;
         }
         return Ok(out);
     }
@@ -540,6 +623,7 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
     let panel_groups = ranges(packed.panels, groups, 1);
     let item_ranges = ranges(eligible, chunks, block);
     let ex = excluded.as_ref();
+    let bound = score_bound(options.metric);
     if panel_groups.len() > 1 {
         pool.install(|| plan.precompute_scales())?;
     }
@@ -555,7 +639,8 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
                 item_ranges
                     .par_iter()
                     .map(|r| {
-                        let mut st = TopStates::new(n, eligible, user0, users_here, lanes, ex);
+                        let mut st =
+                            TopStates::new(n, eligible, user0, users_here, lanes, ex, bound);
                         plan.scan(pg.clone(), r.clone(), &mut st)?;
                         Ok(st)
                     })
@@ -589,7 +674,8 @@ pub fn topn(users: Matrix<'_>, items: Matrix<'_>, n: usize, options: &Options<'_
 }
 
 /// Dense `[A, B]` similarity matrix (row-major), with exactly the scores
-/// [`topn`] would report. For small inputs: it holds all `A x B` scores.
+/// [`topn`] would report (cosine clamped to `[-1, 1]` the same way). For
+/// small inputs: it holds all `A x B` scores.
 ///
 /// # Errors
 /// As [`topn`] for shapes, non-finite values and threads.
@@ -628,7 +714,7 @@ pub fn similarity(
             .enumerate()
             .try_for_each(|(p, rows)| {
                 let users_here = rows.len() / b.rows;
-                let mut sink = DenseSink::new(rows, b.rows, users_here, mr);
+                let mut sink = DenseSink::new(rows, b.rows, users_here, mr, score_bound(metric));
                 plan.scan(p..p + 1, 0..b.rows, &mut sink)?;
                 if sink.overflowed {
                     return Err(XcatError::ScoreOverflow);
@@ -1061,42 +1147,327 @@ mod tests {
         }
     }
 
+    /// Raw (unclamped) cosine scores exactly as every kernel computes them:
+    /// the user pre-scaled by its scale, an FMA chain over `d` in order, then
+    /// times the item's scale (rows shifted first where `row_scales` says so).
+    fn kernel_raw_cosine(users: &[f32], items: &[f32], d: usize) -> Vec<Vec<f32>> {
+        let prep = |m: &[f32]| -> Vec<Vec<f32>> {
+            let rows: Vec<*const f32> = m.chunks(d).map(|r| r.as_ptr()).collect();
+            let mut sc = vec![0f32; rows.len()];
+            let mut sh = vec![0i16; rows.len()];
+            // SAFETY: portable is always supported; each pointer is a d-long row.
+            unsafe { kernel::row_scales(Isa::Portable, true, &rows, d, &mut sc, &mut sh) }.unwrap();
+            m.chunks(d)
+                .zip(sc.iter().zip(&sh))
+                .map(|(r, (&s, &k))| {
+                    let p = kernel::pow2(k);
+                    r.iter()
+                        .map(|&x| if k == 0 { x } else { kernel::shifted(x, p) } * s)
+                        .collect()
+                })
+                .collect()
+        };
+        let un = prep(users);
+        let rows: Vec<*const f32> = items.chunks(d).map(|r| r.as_ptr()).collect();
+        let mut sc = vec![0f32; rows.len()];
+        let mut sh = vec![0i16; rows.len()];
+        // SAFETY: as above.
+        unsafe { kernel::row_scales(Isa::Portable, true, &rows, d, &mut sc, &mut sh) }.unwrap();
+        un.iter()
+            .map(|u| {
+                items
+                    .chunks(d)
+                    .zip(sc.iter().zip(&sh))
+                    .map(|(v, (&s, &k))| {
+                        let p = kernel::pow2(k);
+                        let mut acc = 0f32;
+                        for (&a, &b) in u.iter().zip(v) {
+                            let b = if k == 0 { b } else { kernel::shifted(b, p) };
+                            acc = a.mul_add(b, acc);
+                        }
+                        acc * s
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     #[test]
-    fn extreme_norms_and_overflowing_scores_are_errors_not_wrong_results() {
-        let one = Matrix::new("users", &[1.0, 0.0], 1, 2).unwrap();
-        for (value, row) in [(1e-39f32, 0usize), (3e38, 0)] {
-            let items = [value, 0.0, 0.0, 1.0];
-            let err = topn(
-                one,
-                Matrix::new("items", &items, 2, 2).unwrap(),
-                2,
-                &Options::default(),
-            )
-            .unwrap_err();
-            assert!(
-                matches!(err, XcatError::NormOutOfRange { arg: "items", row: r, .. } if r == row),
-                "{err}"
-            );
+    fn cosine_is_clamped_before_selection_so_ties_follow_reported_scores() {
+        // Multiples of one vector: float32 rounding scores some of them
+        // above 1 (and their negatives below -1). Clamped, they report 1.0
+        // and must come back in index order, whatever their raw order, for
+        // every n. The first seed whose data shows all of that is used.
+        let (d, ni) = (64, 60);
+        let mut found = None;
+        for seed in 1..200u64 {
+            let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            let x: Vec<f32> = (0..d)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                })
+                .collect();
+            let items: Vec<f32> = (0..ni)
+                .flat_map(|j| x.iter().map(move |&v| v * (1.0 + j as f32 / 64.0)))
+                .collect();
+            let mut users = x.clone();
+            users.extend(x.iter().map(|v| -v));
+            let raw = kernel_raw_cosine(&users, &items, d);
+            let inverted =
+                (0..ni).any(|i| (i + 1..ni).any(|j| raw[0][i] < raw[0][j] && raw[0][i] >= 1.0));
+            if inverted && raw[1].iter().any(|&r| r < -1.0) {
+                found = Some((users, items, raw));
+                break;
+            }
         }
-        let tiny_user = Matrix::new("users", &[0.0, 1e-35], 1, 2).unwrap();
-        let err = topn(
-            tiny_user,
-            Matrix::new("items", &[1.0, 1.0], 1, 2).unwrap(),
-            1,
-            &Options::default(),
+        let (users, items, raw) = found.expect("no seed gives raw cosine scores beyond 1");
+        // Expected: order by (clamped raw desc, index asc).
+        let want: Vec<Vec<(i64, f32)>> = raw
+            .iter()
+            .map(|r| {
+                let mut v: Vec<(i64, f32)> = r
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| (i as i64, s.clamp(-1.0, 1.0)))
+                    .collect();
+                v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                v
+            })
+            .collect();
+        let dense = similarity(
+            Matrix::new("a", &users, 2, d).unwrap(),
+            Matrix::new("b", &items, ni, d).unwrap(),
+            Metric::Cosine,
+            None,
+            None,
         )
-        .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                XcatError::NormOutOfRange {
-                    arg: "users",
-                    row: 0,
-                    ..
+        .unwrap();
+        for n in 1..=ni {
+            for isa in isas() {
+                for (threads, block) in [(1, None), (2, Some(5)), (3, Some(16))] {
+                    let got = run(
+                        &users,
+                        &items,
+                        d,
+                        n,
+                        &Options {
+                            isa: Some(isa),
+                            num_threads: Some(threads),
+                            block_items: block,
+                            ..Default::default()
+                        },
+                    );
+                    for u in 0..2 {
+                        for k in 0..n {
+                            let (gi, gs) = (got.indices[u * n + k], got.scores[u * n + k]);
+                            assert_eq!((gi, gs.to_bits()), (want[u][k].0, want[u][k].1.to_bits()));
+                            assert_eq!(gs.to_bits(), dense[u * ni + gi as usize].to_bits());
+                        }
+                    }
                 }
-            ),
-            "{err}"
-        );
+            }
+        }
+    }
+
+    /// `m * 2**e` with small `m` and `e`: every multiple by `2**k` with k in
+    /// -146..=121 is exact in float32, subnormals included.
+    fn coarse(len: usize) -> impl Strategy<Value = Vec<f32>> {
+        prop::collection::vec(
+            (-7i32..=7, -3i32..=3).prop_map(|(m, e)| m as f32 * 2f32.powi(e)),
+            len,
+        )
+    }
+
+    /// Each row `r` of `data` times `2**ks[r]` (exact for `coarse` rows).
+    fn scale_rows(data: &[f32], d: usize, ks: &[i32]) -> Vec<f32> {
+        data.chunks(d)
+            .zip(ks)
+            .flat_map(|(r, &k)| r.iter().map(move |&x| (f64::from(x) * 2f64.powi(k)) as f32))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn cosine_is_invariant_to_power_of_two_row_scales(
+            (d, users, items, ku, ki) in (1usize..9, 1usize..40, 1usize..60)
+                .prop_flat_map(|(d, nu, ni)| (
+                    Just(d),
+                    coarse(nu * d),
+                    coarse(ni * d),
+                    prop::collection::vec(-146i32..=121, nu),
+                    prop::collection::vec(-146i32..=121, ni),
+                )),
+            n in 1usize..12,
+            block in 1usize..20,
+        ) {
+            let (nu, ni) = (users.len() / d, items.len() / d);
+            let su = scale_rows(&users, d, &ku);
+            let si = scale_rows(&items, d, &ki);
+            let expect = reference(&users, &items, d, n, Metric::Cosine, |_, _| true);
+            for isa in isas() {
+                let opts = Options { isa: Some(isa), block_items: Some(block), ..Default::default() };
+                let base = run(&users, &items, d, n, &opts);
+                let got = run(&su, &si, d, n, &opts);
+                // Scaling a row by a power of two changes no rounding: the
+                // same indices and the same score bits.
+                prop_assert_eq!(&got, &base);
+                for u in 0..nu {
+                    for k in 0..n.min(ni) {
+                        let gs = got.scores[u * n + k];
+                        prop_assert!((-1.0..=1.0).contains(&gs));
+                        prop_assert!((f64::from(gs) - expect[u][k].1).abs() < 1e-6);
+                    }
+                }
+                let dense = similarity(
+                    Matrix::new("a", &su, nu, d).unwrap(),
+                    Matrix::new("b", &si, ni, d).unwrap(),
+                    Metric::Cosine,
+                    None,
+                    Some(isa),
+                ).unwrap();
+                for u in 0..nu {
+                    for k in 0..n.min(ni) {
+                        let i = got.indices[u * n + k] as usize;
+                        prop_assert_eq!(got.scores[u * n + k].to_bits(), dense[u * ni + i].to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_anywhere_in_the_float32_range_score_like_hand_computed() {
+        let t = 2f32.powi(125);
+        let sub = f32::from_bits(1); // 2**-149, the smallest subnormal
+        let max = f32::MAX;
+        // Users: (3, 4) at 2**125, at 2**-149 (subnormal), as is; (1, 1) at
+        // f32::MAX (squared norm overflows float32); (1, 0).
+        let users = [
+            3.0 * t,
+            4.0 * t,
+            3.0 * sub,
+            4.0 * sub,
+            3.0,
+            4.0,
+            max,
+            max,
+            1.0,
+            0.0,
+        ];
+        // Items: (0, 1) subnormal, (1, 0) at f32::MAX, (1, 1) at 2**-140, zero.
+        let s140 = 2f32.powi(-140);
+        let items = [0.0, sub, max, 0.0, s140, s140, 0.0, 0.0];
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let want = [
+            [0.8, 0.6, 7.0 / 5.0 * h, 0.0],
+            [0.8, 0.6, 7.0 / 5.0 * h, 0.0],
+            [0.8, 0.6, 7.0 / 5.0 * h, 0.0],
+            [h, h, 1.0, 0.0],
+            [0.0, 1.0, h, 0.0],
+        ];
+        let d = 2;
+        for isa in isas() {
+            for users_here in [5usize, 1] {
+                // 1 user takes the item-lanes kernel, 5 the others' panels.
+                let u = &users[..users_here * d];
+                let dense = similarity(
+                    Matrix::new("a", u, users_here, d).unwrap(),
+                    Matrix::new("b", &items, 4, d).unwrap(),
+                    Metric::Cosine,
+                    None,
+                    Some(isa),
+                )
+                .unwrap();
+                let top = run(
+                    u,
+                    &items,
+                    d,
+                    4,
+                    &Options {
+                        isa: Some(isa),
+                        ..Default::default()
+                    },
+                );
+                for r in 0..users_here {
+                    for i in 0..4 {
+                        let got = f64::from(dense[r * 4 + i]);
+                        assert!(
+                            (got - want[r][i]).abs() < 1e-6,
+                            "{isa:?} user {r} item {i}: {got}"
+                        );
+                        assert!(got.abs() <= 1.0);
+                    }
+                    for k in 0..4 {
+                        let i = top.indices[r * 4 + k] as usize;
+                        assert_eq!(top.scores[r * 4 + k].to_bits(), dense[r * 4 + i].to_bits());
+                    }
+                }
+                if users_here == 5 {
+                    // (3, 4) at any scale: the same bits.
+                    assert_eq!(dense[0..4], dense[4..8]);
+                    assert_eq!(dense[0..4], dense[8..12]);
+                    assert_eq!(&top.indices[..4], &[2, 0, 1, 3]);
+                    assert_eq!(&top.indices[16..20], &[1, 2, 0, 3]);
+                }
+            }
+        }
+        // A long row at f32::MAX: its squared norm overflows float32 and its
+        // norm exceeds f32::MAX; it is parallel to the all-ones row.
+        let d = 64;
+        let big = vec![max; d];
+        let mut items = vec![1.0f32; d];
+        items.extend(std::iter::repeat_n(-max, d));
+        for isa in isas() {
+            let top = run(
+                &big,
+                &items,
+                d,
+                2,
+                &Options {
+                    isa: Some(isa),
+                    ..Default::default()
+                },
+            );
+            assert_eq!(top.indices, vec![0, 1]);
+            assert!((f64::from(top.scores[0]) - 1.0).abs() < 1e-6 && top.scores[0] <= 1.0);
+            assert!((f64::from(top.scores[1]) + 1.0).abs() < 1e-6 && top.scores[1] >= -1.0);
+        }
+    }
+
+    #[test]
+    fn extreme_rows_in_every_task_layout_match_unit_rows() {
+        // 700 users: several user groups, item scales precomputed in
+        // parallel; small blocks reuse the shifted-row buffer. Every row is
+        // scaled by its own power of two; results must equal the unscaled.
+        let d = 5;
+        let users: Vec<f32> = (0..700 * d)
+            .map(|i| ((i * 7919) % 7) as f32 - 3.0)
+            .collect();
+        let items: Vec<f32> = (0..300 * d)
+            .map(|i| ((i * 104_729) % 5) as f32 - 2.0)
+            .collect();
+        let ku: Vec<i32> = (0..700i32).map(|r| r * 37 % 268 - 146).collect();
+        let ki: Vec<i32> = (0..300i32).map(|r| r * 53 % 268 - 146).collect();
+        let (su, si) = (scale_rows(&users, d, &ku), scale_rows(&items, d, &ki));
+        for n in [1usize, 7] {
+            for (threads, block) in [(1, None), (2, Some(9)), (3, Some(64))] {
+                let opts = Options {
+                    num_threads: Some(threads),
+                    block_items: block,
+                    ..Default::default()
+                };
+                assert_eq!(run(&su, &si, d, n, &opts), run(&users, &items, d, n, &opts));
+            }
+        }
+    }
+
+    #[test]
+    fn overflowing_dot_scores_are_errors_not_wrong_results() {
         // Dot products beyond float32: an error on every path, never a dropped item.
         let big = [3e38f32, 3e38];
         for users in [1usize, 40] {

@@ -96,7 +96,8 @@ def problems(draw, small_ints=False):
     if small_ints:
         elems = st.integers(-3, 3).map(float)
     else:
-        # Zero or clearly non-zero: cosine rejects norms below 1e-30.
+        # Zero or clearly non-zero, so float64 tolerances stay simple; the
+        # whole float32 range is covered in test_kernels_edge.py.
         magnitude = st.floats(0.0009765625, 4, width=32)  # 2**-10
         elems = st.one_of(st.just(0.0), magnitude, magnitude.map(lambda x: -x))
     users = draw(hnp.arrays(np.float32, (n_users, d), elements=elems))
@@ -319,11 +320,6 @@ GOOD_I = np.ones((4, 3), dtype=np.float32)
         (dict(items=np.ones((4, 3), dtype=bool)), "items: expected a real floating-point array"),
         (dict(items=np.ones((4, 3), dtype=np.complex64)), "items: expected a real floating-point"),
         (dict(users=np.full((2, 3), 1e39)), "users: row 0 has values outside the float32 range"),
-        (
-            dict(users=np.array([[1e-39, 0, 0]], np.float32)),
-            "users: row 0 has norm 1.0.*e-39; cosine needs norms between 1e-30",
-        ),
-        (dict(items=np.array([[3e38] * 3], np.float32)), "items: row 0 has norm 5.19.*e38; cosine"),
         (
             dict(users=np.full((1, 3), 2.0), items=np.full((1, 3), 3e38, np.float32), metric="dot"),
             "scores overflow float32",

@@ -3,6 +3,8 @@
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["topn", "similarity", "default_threads", "isa", "__version__"]
+
 __version__: str
 
 def topn(

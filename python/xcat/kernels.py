@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from xcat import _xcat
+import xcat._xcat as _xcat
 
 __all__ = ["TopN", "cosine_similarity", "default_threads", "topn"]
 
@@ -29,8 +29,8 @@ class TopN(NamedTuple):
         Row numbers into ``items``; ``-1`` where fewer than ``n`` items were
         eligible.
     scores : numpy.ndarray of float32, same shape
-        Similarity of each returned item, descending along each row;
-        ``-inf`` in padded slots.
+        Similarity of each returned item, descending along each row (within
+        ``[-1, 1]`` for cosine); ``-inf`` in padded slots.
     """
 
     indices: np.ndarray
@@ -142,11 +142,16 @@ def topn(
         Items to return per user, ``n >= 0``. If fewer than ``n`` items are
         eligible, rows are padded with index ``-1`` and score ``-inf``.
     metric : {"cosine", "dot"}, default "cosine"
-        ``"cosine"`` scores ``u.v / (|u| |v|)``; a zero-norm row scores 0.0
-        against everything (the scikit-learn convention); other norms must
-        lie in ``[1e-30, 1e30]`` so float32 can represent ``1/|x|``.
-        ``"dot"`` scores the raw inner product ``u.v``; scores beyond the
-        float32 range raise rather than rank.
+        ``"cosine"`` scores ``u.v / (|u| |v|)``, clamped to ``[-1, 1]``
+        (float32 rounding alone would give 1.0000001 for parallel rows); a
+        zero-norm row scores 0.0 against everything (the scikit-learn
+        convention). Cosine is scale-invariant and accepts every other finite
+        float32 row, from subnormal values to values near the float32 maximum
+        (whose squared norm overflows float32): multiplying a row by a power
+        of two leaves every score unchanged, bit for bit, as long as the
+        scaled row is exact in float32.
+        ``"dot"`` scores the raw inner product ``u.v``, unclamped; scores
+        beyond the float32 range raise rather than rank.
     exclude : scipy.sparse matrix of shape (U, I) or (indptr, indices), optional
         Items each user must not get (for example, already bought), in CSR
         form: user ``u`` excludes ``indices[indptr[u]:indptr[u + 1]]``.
@@ -166,6 +171,9 @@ def topn(
         ``(indices, scores)``: int64 and float32 arrays of shape ``(U, n)``
         (``(n,)`` for 1-D ``users``), each row sorted by descending score,
         ties broken by the lower item index, so results are deterministic.
+        Order and ties are those of the reported (clamped) scores: items
+        whose cosine rounds to 1.0000001 and 1.0 both report 1.0 and come
+        back by index.
 
     Raises
     ------
@@ -173,9 +181,9 @@ def topn(
         If the ``(U, n)`` result itself cannot be allocated.
     ValueError
         Naming the argument: non-floating or non-finite (NaN, inf) ``users``
-        or ``items``, cosine rows with a norm outside ``[1e-30, 1e30]``, dot
-        scores that overflow float32, wrong number of dimensions, mismatched ``d``, values
-        beyond the float32 range; ``n`` negative or not an integer; unknown
+        or ``items``, dot scores that overflow float32, wrong number of
+        dimensions, mismatched ``d``, values beyond the float32 range (in
+        float64 input); ``n`` negative or not an integer; unknown
         ``metric``; ``exclude`` of the wrong shape or with out-of-range
         items; ``candidates`` not 1-D integers, out of range or duplicated;
         ``num_threads`` outside 1..1024.
@@ -188,10 +196,19 @@ def topn(
     ``d`` in order (the user row pre-scaled by its inverse norm for cosine,
     then multiplied by the item's inverse norm, computed in float64), the
     same way on every CPU path, so agreement with a float64 reference is up
-    to float32 rounding. Extra memory beyond the inputs: the users packed
-    once (``U * d`` float32) and ``2n`` (score, index) pairs per user for
-    each of up to ``4 * threads`` item ranges (a single range once the batch
-    has ``1024 * threads`` users); never anything of size ``U * I``.
+    to float32 rounding (about ``d * 6e-8`` at worst for cosine). For
+    cosine, a row whose norm lies outside ``[2**-64, 2**64]`` is first
+    multiplied by the power of two that brings its largest ``|x|`` into
+    ``[1, 2)``: that is exact and changes no rounding, and keeps ``1/|x|``
+    and every dot product inside float32. The clamp to ``[-1, 1]`` is
+    applied as a score enters the per-user selection (only scores above the
+    user's current n-th best get there), so selection, order and ties all
+    see the reported scores. Extra memory beyond the inputs: the users
+    packed once (``U * d`` float32) and ``2n`` (score, index) pairs per
+    user for each of up to ``4 * threads`` item ranges (a single range once
+    the batch has ``1024 * threads`` users), plus one cache-sized block of
+    rescaled item rows per task when such rows occur; never anything of size
+    ``U * I``.
 
     Examples
     --------
@@ -247,8 +264,11 @@ def cosine_similarity(a: Any, b: Any, *, num_threads: int | None = None) -> np.n
     Returns
     -------
     numpy.ndarray of float32, shape (A, B)
-        ``a_i . b_j / (|a_i| |b_j|)``; 0.0 where either row has zero norm.
-        The values equal, bit for bit, the scores :func:`topn` reports.
+        ``a_i . b_j / (|a_i| |b_j|)``, clamped to ``[-1, 1]``; 0.0 where
+        either row has zero norm. Any finite float32 rows are accepted, as
+        in :func:`topn` (scale-invariant over the whole finite float32
+        range). The values equal, bit for bit, the scores :func:`topn`
+        reports.
 
     Raises
     ------

@@ -8,10 +8,9 @@ use crate::error::XcatError;
 impl From<XcatError> for PyErr {
     fn from(e: XcatError) -> PyErr {
         match e {
-            XcatError::Invalid { .. }
-            | XcatError::NonFinite { .. }
-            | XcatError::NormOutOfRange { .. }
-            | XcatError::ScoreOverflow => PyValueError::new_err(e.to_string()),
+            XcatError::Invalid { .. } | XcatError::NonFinite { .. } | XcatError::ScoreOverflow => {
+                PyValueError::new_err(e.to_string())
+            }
             XcatError::Cancelled => PyKeyboardInterrupt::new_err("xcat: interrupted"),
             XcatError::OutOfMemory(_) => PyMemoryError::new_err(e.to_string()),
             XcatError::ThreadPool(_) => PyRuntimeError::new_err(e.to_string()),

@@ -91,7 +91,7 @@ def test_saved_table_and_headerless_file(tmp_path):
     result = run(f, "--no-header", "--rating", "2")
     assert result.exit_code == 0, result.output
     assert "ratings" in result.output  # category named after the file
-    from xcat.data.readers import read_table
+    from xcat.data.io import read_table
 
     read_table(f, header=False, user=0, item=1, category_value="r").save(tmp_path / "saved")
     result = run(tmp_path / "saved")
@@ -119,3 +119,73 @@ def test_dataset_folder_stats_match_readme():
     assert rows["source"][1:5] == ["book", "2,110", "6,777", "96,041"]
     assert rows["target"][1:5] == ["music", "1,672", "5,567", "69,709"]
     assert rows["source"][7] == "1,566"  # overlapping users
+
+
+def test_cli_uses_a_category_column_like_read_table(tmp_path):
+    f = tmp_path / "ev.csv"
+    f.write_text("user,item,category\nu1,i1,A\nu2,i2,B\nu1,i2,B\n", encoding="utf-8")
+    result = run(f)
+    assert result.exit_code == 0, result.output
+    assert "2 categories" in result.output
+    firsts = {line.split()[0] for line in result.output.splitlines() if line.strip()}
+    assert {"A", "B"} <= firsts and "ev" not in firsts
+    result = run(f, "--category-value", "Shop")
+    assert result.exit_code == 0, result.output
+    assert "1 categories" in result.output and "Shop" in result.output
+
+
+@pytest.mark.skipif(not (DATA / "taobao_userbehavior_head").is_dir(), reason="no shared data")
+def test_cli_taobao_largest_table_and_overlap_pick_the_same_tied_category():
+    result = run(DATA / "taobao_userbehavior_head" / "UserBehavior_head.csv")
+    assert result.exit_code == 0, result.output
+    per, overlap = result.output.split("user overlap", 1)
+    in_per = {c for c in ("570735", "2640118") if f"\n{c} " in per}
+    in_overlap = {c for c in ("570735", "2640118") if f" {c} " in overlap}
+    assert in_per == in_overlap == {"570735"}  # tie at 34 rows: the smaller value wins
+
+
+def stats_blocks(output):
+    """``== NAME`` blocks of ``data stats`` output: {name: {section title: body}}."""
+    blocks = {}
+    for chunk in output.split("\n== ")[1:]:
+        name, _, rest = chunk.partition("\n")
+        sections = {}
+        for sec in rest.strip("\n").split("\n\n"):
+            title, _, body = sec.partition("\n")
+            sections[title] = body.partition("\n")[2]  # drop the dashes
+        blocks[name] = sections
+    return blocks
+
+
+def swap_roles(sections):
+    """The sections of a pair's block with source and target exchanged."""
+    lines = sections["source / target"].splitlines()
+    rows = {line[:6]: line[6:] for line in lines if line[:6] in ("source", "target")}
+    head = [line for line in lines if line[:6] not in ("source", "target")]
+    return {
+        **sections,
+        "source / target": "\n".join([*head, "source" + rows["target"], "target" + rows["source"]]),
+        "published split (source)": sections["published split (target)"],
+        "published split (target)": sections["published split (source)"],
+    }
+
+
+@pytest.mark.parametrize("dataset", ["disencdr_amazon", "cdrib_amazon_coldstart"])
+def test_pair_folder_stats_match_the_parent_folder(data_dir, dataset):
+    # a pair folder inside a dataset folder gives the stats of that pair (issue 11);
+    # folder A_B is the direction named A_B, the other one's stats with roles swapped
+    parent = run(data_dir / dataset)
+    assert parent.exit_code == 0, parent.output
+    listed = stats_blocks(parent.output)
+    folders = sorted(p.name for p in (data_dir / dataset).iterdir() if p.is_dir())
+    assert len(folders) == 2 * len(listed)
+    for folder in folders:
+        result = run(data_dir / dataset / folder)
+        assert result.exit_code == 0, result.output
+        [(name, got)] = stats_blocks(result.output).items()
+        assert name == f"{dataset}/{folder}"
+        a, b = folder.split("_")
+        if name in listed:
+            assert got == listed[name]
+        else:
+            assert got == swap_roles(listed[f"{dataset}/{b}_{a}"])

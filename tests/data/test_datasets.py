@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from xcat.data import datasets
+from xcat.data.domains import CrossDomainData
 from xcat.data.splits import published_split
 
 
@@ -366,3 +367,185 @@ def test_taobao_head_fixture(tmp_path):
     pd.testing.assert_frame_equal(
         data.source.data, data.source.data.astype({"user": np.int64})
     )  # integer ids
+
+
+# ----------------------------------------------------------------------------- folders
+
+
+def pair_spec(dataset, folder):
+    """The NAME:SOURCE:TARGET spec of the direction a pair folder stands for."""
+    a, b = folder.split("_")
+    return f"disencdr:{a}:{b}" if dataset == "disencdr_amazon" else f"cdrib:{b}:{a}"
+
+
+def assert_same_pair(got, want):
+    assert got.name == want.name
+    assert got.source.equals(want.source) and got.target.equals(want.target)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "fixture", "folders"),
+    [
+        ("disencdr_amazon", disencdr_fixture, ("sport_cloth", "cloth_sport")),
+        ("cdrib_amazon_coldstart", cdrib_fixture, ("game_video", "video_game")),
+    ],
+)
+def test_pair_folder_is_the_pair_it_names(tmp_path, dataset, fixture, folders):
+    fixture(tmp_path)
+    parent = dict(datasets.load_dataset_folder(tmp_path / dataset))
+    for folder in folders:
+        [(name, data)] = datasets.load_dataset_folder(tmp_path / dataset / folder)
+        assert name == data.name == f"{dataset}/{folder}"
+        assert_same_pair(data, datasets.load(pair_spec(dataset, folder), tmp_path))
+        if name in parent:  # the direction the parent folder lists
+            assert_same_pair(data, parent[name])
+        # load(PATH) of a pair folder is that pair, too
+        assert_same_pair(datasets.load(str(tmp_path / dataset / folder)), data)
+    # the two folders of a pair are the two directions of the same data
+    [(_, one)], [(_, other)] = (
+        datasets.load_dataset_folder(tmp_path / dataset / f) for f in folders
+    )
+    assert one.source.equals(other.target) and one.target.equals(other.source)
+
+
+def test_pair_folder_without_its_partner_names_the_missing_folder(tmp_path):
+    import shutil
+
+    d = disencdr_fixture(tmp_path)
+    shutil.rmtree(d / "cloth_sport")
+    with pytest.raises(FileNotFoundError, match="partner folder .*cloth_sport"):
+        datasets.load_dataset_folder(d / "sport_cloth")
+    with pytest.raises(FileNotFoundError, match="has no partner folder .*cloth_sport"):
+        datasets.load_dataset_folder(d)
+    # a pair folder name with files of neither layout is not a dataset folder
+    (tmp_path / "x" / "sport_cloth").mkdir(parents=True)
+    with pytest.raises(ValueError, match="'sport_cloth' is not a known dataset folder"):
+        datasets.load_dataset_folder(tmp_path / "x" / "sport_cloth")
+    with pytest.raises(ValueError, match="is not a folder"):
+        datasets.load_dataset_folder(d / "sport_cloth" / "train.txt")
+
+
+def test_folder_of_another_name_is_read_by_its_files(tmp_path):
+    import shutil
+
+    fixtures = {
+        "disencdr_amazon": disencdr_fixture,
+        "cdrib_amazon_coldstart": cdrib_fixture,
+        "amazon2014_5core_beauty_sports_toys": amazon5_fixture,
+        "unisrec_amazon2018_scientific": lambda root: unisrec_fixture(root, {0: [1, 2, 3, 4]}),
+    }
+    for dataset, make in fixtures.items():
+        make(tmp_path)
+        want = datasets.load_dataset_folder(tmp_path / dataset)
+        copy = tmp_path / "copies" / f"my_{dataset}"
+        shutil.copytree(tmp_path / dataset, copy)
+        got = datasets.load_dataset_folder(copy)
+        assert [n for n, _ in got] == [n for n, _ in want], dataset
+        for (_, g), (_, w) in zip(got, want, strict=True):
+            if isinstance(w, CrossDomainData):
+                assert_same_pair(g, w)
+            else:
+                assert g.equals(w)
+    # a copy holding one category of the 5-core folder
+    one = tmp_path / "beauty_only"
+    one.mkdir()
+    for f in ("beauty_sequential_data.txt", "beauty_datamaps.json", "beauty_item2attributes.json"):
+        shutil.copy(tmp_path / "amazon2014_5core_beauty_sports_toys" / f, one / f)
+    [(name, inter)] = datasets.load_dataset_folder(one)
+    assert name == "amazon2014_5core (beauty)" and inter.categories == ["Beauty"]
+
+
+@pytest.mark.parametrize("dataset", sorted(datasets.PAIR_FOLDERS))
+def test_real_pair_folders_give_the_pair_of_the_parent_folder(data_dir, dataset):
+    base = data_dir / dataset
+    folders = sorted(p.name for p in base.iterdir() if p.is_dir())
+    assert folders == sorted(datasets.PAIR_FOLDERS[dataset])  # every pair folder is known
+    parent = dict(datasets.load_dataset_folder(base))
+    for folder in folders:
+        [(name, data)] = datasets.load_dataset_folder(base / folder)
+        assert name == data.name == f"{dataset}/{folder}"
+        spec = datasets.load(pair_spec(dataset, folder), data_dir)
+        assert_same_pair(data, spec)
+        a, b = folder.split("_")
+        listed = parent.get(name) or parent[f"{dataset}/{b}_{a}"]
+        if listed.name == name:
+            assert_same_pair(data, listed)
+        else:  # the other direction of a listed pair: the same two domains, swapped
+            assert data.source.equals(listed.target) and data.target.equals(listed.source)
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def test_registry_names_and_help_are_built_from_the_entries():
+    assert list(datasets.DATASETS) == ["amazon5", "cdrib", "disencdr", "douban"]
+    assert datasets.DATASET_NAMES == ("synthetic", "amazon5", "cdrib", "disencdr", "douban")
+    assert datasets.SPEC_HELP == (
+        "synthetic | amazon5:SRC:TGT | cdrib:SRC:TGT | disencdr:SRC:TGT | douban:SRC:TGT | PATH"
+    )
+    for name, entry in datasets.DATASETS.items():
+        assert entry.name == name and entry.description and entry.domains
+    assert datasets.reads_data_dir("cdrib:video:game")
+    assert not datasets.reads_data_dir("synthetic") and not datasets.reads_data_dir("a/b")
+
+
+def test_load_synthetic_is_the_generator_with_the_seed():
+    from xcat.data.synthetic import make_cross_category
+
+    for seed in (0, 3):
+        got, want = datasets.load("synthetic", seed=seed), make_cross_category(seed=seed)
+        assert got.source.equals(want.source) and got.target.equals(want.target)
+        assert got.name == want.name
+
+
+def test_load_spec_calls_the_loader_with_source_target_and_root(tmp_path):
+    disencdr_fixture(tmp_path)
+    got = datasets.load("disencdr:cloth:sport", tmp_path)
+    want = datasets.load_disencdr_amazon("cloth", "sport", root=tmp_path)
+    assert got.name == want.name == "disencdr_amazon/cloth_sport"
+    assert got.source.equals(want.source) and got.target.equals(want.target)
+    amazon5_fixture(tmp_path)
+    got = datasets.load("amazon5:beauty+toys:sports", str(tmp_path))  # "+" joins sources
+    want = datasets.load_amazon2014_5core(["beauty", "toys"], "sports", root=tmp_path)
+    assert got.name == want.name and got.source.equals(want.source)
+    # a dataset folder: its first source/target pair
+    d = tmp_path / "gadtcdr_douban_book_music"
+    lines(d / "douban_book_ratings.dat", [(1, 10, 4), (2, 11, 5)])
+    lines(d / "douban_music_ratings.dat", [(2, 10, 3), (3, 12, 1)])
+    got = datasets.load(str(d))
+    assert got.name == "gadtcdr_douban/book->music"
+    assert got.source.equals(datasets.load("douban:book:music", tmp_path).source)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("amazon5:beauty", "expected amazon5:SOURCE:TARGET, got 'amazon5:beauty'"),
+        ("cdrib::game", "expected cdrib:SOURCE:TARGET, got 'cdrib::game'"),
+        ("douban:book:music:x", "expected douban:SOURCE:TARGET, got 'douban:book:music:x'"),
+        ("nope", "'nope' is neither a known dataset nor a path (synthetic | amazon5:SRC:TGT"),
+    ],
+)
+def test_unknown_or_malformed_spec_is_a_clear_spec_error(spec, message):
+    with pytest.raises(datasets.DatasetSpecError) as e:
+        datasets.load(spec)
+    assert message in str(e.value)
+    assert isinstance(e.value, ValueError)
+
+
+def test_folder_without_a_pair_and_loader_errors(tmp_path):
+    d = tmp_path / "taobao_userbehavior_head"
+    d.mkdir()
+    (d / "UserBehavior_head.csv").write_text("1,100,7,pv,1511544070\n")
+    with pytest.raises(datasets.DatasetSpecError, match="no source/target pair found there"):
+        datasets.load(str(d))
+    other = tmp_path / "not_a_dataset"
+    other.mkdir()
+    with pytest.raises(ValueError, match="'not_a_dataset' is not a known dataset folder") as e:
+        datasets.load(str(other))
+    assert not isinstance(e.value, datasets.DatasetSpecError)
+    # the loader's own errors are not spec errors
+    disencdr_fixture(tmp_path)
+    with pytest.raises(ValueError, match="is not a domain of this dataset") as e:
+        datasets.load("disencdr:sport:nope", tmp_path)
+    assert not isinstance(e.value, datasets.DatasetSpecError)

@@ -1,90 +1,18 @@
-"""The Interactions table, IdMap, validation errors, cleaning and save/load round trips."""
+"""The Interactions table: validation errors, cleaning, select/concat and save/load round trips."""
 
 from __future__ import annotations
-
-import json
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xcat.data.interactions import (
-    IdMap,
-    Interactions,
-    RemovalReport,
-    UnknownIdWarning,
-    drop_duplicates,
-    filter_k_core,
-)
-from xcat.data.readers import read_table
+from xcat.data.interactions import Interactions, drop_duplicates, filter_k_core
+from xcat.data.io import read_table
 
 
 def frame(**cols):
     return pd.DataFrame(cols)
-
-
-# ----------------------------------------------------------------------------- IdMap
-
-
-def test_idmap_first_appearance_order_and_roundtrip(tmp_path):
-    m = IdMap.from_values(["b", "a", "b", "c"], name="user")
-    assert list(m.ids) == ["b", "a", "c"]
-    assert m.encode(["c", "b"]).tolist() == [2, 0]
-    assert m.decode([1, 2]).tolist() == ["a", "c"]
-    m.save(tmp_path / "users.json")
-    again = IdMap.load(tmp_path / "users.json")
-    assert again == m and again.kind == "str"
-
-
-def test_idmap_keeps_int_ids_as_ints(tmp_path):
-    m = IdMap.from_values(np.array([10, 3, 10, 7]), name="item")
-    assert m.kind == "int"
-    m.save(tmp_path / "items.json")
-    saved = json.loads((tmp_path / "items.json").read_text())
-    assert saved["ids"] == [10, 3, 7]
-    again = IdMap.load(tmp_path / "items.json")
-    assert again.decode([0, 1, 2]).tolist() == [10, 3, 7]
-    assert again.decode([0]).dtype == np.int64
-    # "10" (text) is not the integer 10
-    with pytest.warns(UnknownIdWarning):
-        assert again.encode(["10"]).tolist() == [-1]
-
-
-def test_idmap_unknown_ids_are_reported_not_fatal():
-    m = IdMap(["a", "b"], name="user")
-    with pytest.warns(UnknownIdWarning, match="2 of 4 user ids are not in the map"):
-        codes = m.encode(["a", "x", "b", "x"])
-    assert codes.tolist() == [0, -1, 1, -1]
-    assert m.unknown(["a", "x", "y", "x"]).tolist() == ["x", "y"]
-    with pytest.raises(ValueError, match="1 of 2 user ids are not in the map"):
-        m.encode(["a", "zz"], unknown="raise")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        m.encode(["b", "a"])  # no warning when all are known
-
-
-@pytest.mark.parametrize(
-    ("ids", "message"),
-    [
-        (["a", "a"], "1 duplicated values"),
-        (["a", None], "1 null values"),
-        ([1.5, 2.0], "float dtype"),
-        (["a", 1], "mixes value types"),
-    ],
-)
-def test_idmap_rejects_bad_ids(ids, message):
-    with pytest.raises(ValueError, match=message):
-        IdMap(ids)
-
-
-def test_idmap_decode_out_of_range():
-    with pytest.raises(ValueError, match="1 id row numbers are outside 0..1"):
-        IdMap(["a", "b"]).decode([0, 2])
-
-
-# ----------------------------------------------------------------------------- validation
 
 
 def test_missing_column_is_named():
@@ -120,50 +48,6 @@ def test_integer_ids_with_nulls_come_back_as_int64_after_dropping():
     assert inter.data["user"].tolist() == [1, 3]
 
 
-def test_non_numeric_ratings_are_counted():
-    df = frame(u=["a", "b", "c"], i=["x", "y", "z"], r=["5", "five", "n/a"])
-    with pytest.raises(ValueError, match=r"rating column 'r': 2 of 3 values are not numbers"):
-        Interactions.from_frame(df, user="u", item="i", category_value="c", rating="r")
-    df = frame(u=["a", "b"], i=["x", "y"], r=[4.0, np.nan])
-    with pytest.raises(ValueError, match=r"rating column 'r': 1 of 2 rows have no rating"):
-        Interactions.from_frame(df, user="u", item="i", category_value="c", rating="r")
-
-
-def test_unparsable_timestamps_are_counted():
-    df = frame(u=["a", "b", "c"], i=["x", "y", "z"], t=["2020-01-01", "yesterday", "2020-13-45"])
-    with pytest.raises(
-        ValueError, match=r"timestamp column 't': 2 of 3 values could not be parsed"
-    ):
-        Interactions.from_frame(df, user="u", item="i", category_value="c", timestamp="t")
-
-
-def test_millisecond_epochs_need_the_unit():
-    df = frame(u=["a"], i=["x"], t=[1609459200000])
-    with pytest.raises(ValueError, match="look like milliseconds"):
-        Interactions.from_frame(df, user="u", item="i", category_value="c", timestamp="t")
-    inter = Interactions.from_frame(
-        df, user="u", item="i", category_value="c", timestamp="t", timestamp_unit="ms"
-    )
-    assert inter.data["timestamp"].iloc[0] == pd.Timestamp("2021-01-01")
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        ["1511544070", "1511544070"],  # epoch seconds read as text
-        [1511544070, 1511544070],
-        ["2017-11-24T17:21:10+00:00", "2017-11-25T01:21:10+08:00"],  # aware -> UTC
-        ["2017-11-24 17:21:10", "2017-11-24T17:21:10"],
-    ],
-)
-def test_timestamps_parse_to_naive_utc(values):
-    df = frame(u=["a", "b"], i=["x", "y"], t=values)
-    inter = Interactions.from_frame(df, user="u", item="i", category_value="c", timestamp="t")
-    ts = inter.data["timestamp"]
-    assert ts.dtype == "datetime64[ns]"
-    assert (ts == pd.Timestamp("2017-11-24 17:21:10")).all()
-
-
 def test_float_and_mixed_ids_are_rejected():
     with pytest.raises(ValueError, match="float dtype"):
         Interactions.from_frame(
@@ -179,9 +63,6 @@ def test_canonical_columns_are_picked_up_and_extra_columns_need_asking():
     assert list(inter.data.columns) == ["user", "item", "category", "rating"]
     inter = Interactions.from_frame(df, keep_columns=["note"], rating=False)
     assert list(inter.data.columns) == ["user", "item", "category", "note"]
-
-
-# ----------------------------------------------------------------------------- cleaning
 
 
 def test_dedup_is_explicit_and_reported():
@@ -241,15 +122,6 @@ def test_k_core_hand_computed():
         filter_k_core(Interactions(df), 0)
 
 
-def test_reports_accumulate_in_order():
-    rep = RemovalReport().add("a", 10, 8).add("b", 8, 8, "nothing")
-    assert [s.rows_removed for s in rep.steps] == [2, 0]
-    assert rep.total_removed == 2
-    assert rep.to_frame()["rows_after"].tolist() == [8, 8]
-    assert RemovalReport.from_dict(json.loads(json.dumps(rep.to_dict()))) == rep
-    assert str(RemovalReport()) == "no rows removed"
-
-
 def test_select_unknown_category_is_named():
     inter = Interactions(frame(user=["a"], item=["x"], category=["Beauty"]))
     with pytest.raises(ValueError, match=r"source category \['Toys'\] not found"):
@@ -267,13 +139,13 @@ def test_concat_rejects_conflicting_item_tables():
     assert len(same) == 2 and len(same.items) == 1
 
 
-# ----------------------------------------------------------------------------- round trips
-
 ids_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029"),
     min_size=1,
     max_size=8,
 )
+
+
 ids_int = st.integers(min_value=-(2**62), max_value=2**62)
 
 
@@ -344,12 +216,3 @@ def test_load_save_load_through_files_preserves_every_row(tmp_path_factory, df, 
         second.data.to_csv(out, sep="\t" if fmt == "tsv" else ",", index=False)
     third = read_table(out)
     pd.testing.assert_frame_equal(third.data, first.data)
-
-
-def test_text_ids_keep_leading_zeros_and_na_like_strings(tmp_path):
-    f = tmp_path / "x.csv"
-    f.write_text("user,item,category\n007,NA,c\n7,null,c\n")
-    inter = read_table(f)
-    assert inter.data["user"].tolist() == ["007", "7"]
-    assert inter.data["item"].tolist() == ["NA", "null"]
-    assert inter.n_users == 2

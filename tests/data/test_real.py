@@ -318,7 +318,7 @@ def test_douban_counts_match_readme():
 
 
 def test_taobao_counts_match_readme():
-    from xcat.data.readers import read_taobao_userbehavior
+    from xcat.data.io import read_taobao_userbehavior
 
     inter = read_taobao_userbehavior(DATA / "taobao_userbehavior_head" / "UserBehavior_head.csv")
     assert (len(inter), inter.n_users, inter.n_items, len(inter.categories)) == (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from xcat.data.domains import CrossDomainData, select_domains
 from xcat.data.interactions import Interactions
 from xcat.data.splits import (
+    SplitOrderWarning,
     cold_start_split,
     leave_last_out,
     published_split,
@@ -59,10 +62,62 @@ def test_leave_last_out_ties_and_row_order():
     seq = table(["a", "b", "a", "a", "b"], list("vwxyz"))  # no timestamps: row order
     split = leave_last_out(seq, order="row")
     assert rows(split.test) == [3, 4]
+    # the default (order="auto") uses row order when there are no timestamps
+    auto = leave_last_out(seq)
+    assert rows(auto.test) == [3, 4] and auto.info["order"] == "row"
+    assert auto.info["users_out_of_time_order"] is None
+    assert auto.info["users_held_out_not_latest"] is None
     with pytest.raises(ValueError, match="pass order='row'"):
-        leave_last_out(seq)
+        leave_last_out(seq, order="timestamp")
+    with pytest.raises(ValueError, match="order must be 'auto', 'timestamp' or 'row'"):
+        leave_last_out(seq, order="time")
     with pytest.raises(ValueError, match="need n_test >= 1"):
         leave_last_out(seq, n_test=0, order="row")
+
+
+def test_leave_last_out_orders_by_time_when_file_order_disagrees():
+    # Hand-computed.  File rows (user, time):
+    #   a: 0 (t=1), 1 (t=9), 2 (t=3), 3 (t=5)  -> file order is not time order
+    #   b: 4 (t=2), 5 (t=4), 6 (t=6)           -> in time order
+    #   c: 7 (t=8), 8 (t=7)                    -> not in time order, too short to hold out
+    users = ["a", "a", "a", "a", "b", "b", "b", "c", "c"]
+    inter = table(users, list("pqrstuvwx"), [1, 9, 3, 5, 2, 4, 6, 8, 7])
+    # by time: a's order is rows 0, 2, 3, 1 -> test row 1 (t=9), valid row 3 (t=5)
+    split = leave_last_out(inter, n_test=1, n_valid=1)
+    assert rows(split.test) == [1, 6]
+    assert rows(split.valid) == [3, 5]
+    assert rows(split.train) == [0, 2, 4, 7, 8]
+    assert split.info["order"] == "timestamp"
+    assert split.info["users_out_of_time_order"] == 2  # a and c
+    assert split.info["users_held_out_not_latest"] == 0
+    assert split.info["users_not_held_out"] == 1  # c
+    assert_partition(split, 9)
+    same = leave_last_out(inter, n_test=1, n_valid=1, order="timestamp")
+    assert rows(same.test) == rows(split.test) and same.info == split.info
+    # file order, asked for explicitly: a's test row 3 (t=5) is earlier than its
+    # train row 1 (t=9); counted and warned about, not silent
+    with pytest.warns(SplitOrderWarning, match="for 1 users a held-out row is earlier"):
+        by_row = leave_last_out(inter, n_test=1, n_valid=1, order="row")
+    assert rows(by_row.test) == [3, 6]
+    assert rows(by_row.valid) == [2, 5]
+    assert by_row.info["order"] == "row"
+    assert by_row.info["users_out_of_time_order"] == 2
+    assert by_row.info["users_held_out_not_latest"] == 1
+    # valid later than test also counts: b's rows reordered so that valid is latest
+    inter2 = table(["b"] * 3, list("xyz"), [1, 6, 4])
+    with pytest.warns(SplitOrderWarning):
+        by_row = leave_last_out(inter2, n_test=1, n_valid=1, order="row")
+    assert by_row.info["users_held_out_not_latest"] == 1
+
+
+def test_leave_last_out_by_row_in_time_order_is_silent():
+    inter = table(["a", "a", "b", "b", "b"], list("vwxyz"), [1, 2, 3, 3, 4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        split = leave_last_out(inter, order="row")
+    assert rows(split.test) == [1, 4]
+    assert split.info["users_out_of_time_order"] == 0
+    assert split.info["users_held_out_not_latest"] == 0
 
 
 # ----------------------------------------------------------------------------- temporal
@@ -249,6 +304,36 @@ def test_leave_last_out_partitions_without_future_leakage(inter, n_test, n_valid
             t = held["timestamp"].min()
             same = mine[mine["timestamp"] == t]
             assert (same["row"] < held.loc[held["timestamp"] == t, "row"].min()).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(inter=logs(), n_test=st.integers(1, 2), n_valid=st.integers(0, 2))
+def test_leave_last_out_order_counts_match_a_per_user_reference(inter, n_test, n_valid):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SplitOrderWarning)
+        split = leave_last_out(inter, n_test=n_test, n_valid=n_valid, order="row")
+    df = inter.data
+    want_disordered = sum(
+        bool((g["timestamp"].diff().dropna() < pd.Timedelta(0)).any())
+        for _, g in df.groupby("user")
+    )
+    part = pd.Series(0, index=df["row"])
+    if split.valid is not None:
+        part[split.valid.data["row"]] = 1
+    part[split.test.data["row"]] = 2
+    want_not_latest = 0
+    for _, g in df.groupby("user"):
+        lab = part[g["row"]].to_numpy()
+        t = g["timestamp"].to_numpy()
+        # some row of an earlier part (train < valid < test) is later in time
+        want_not_latest += any(
+            lab[i] < lab[j] and t[i] > t[j] for i in range(len(g)) for j in range(len(g))
+        )
+    assert split.info["users_out_of_time_order"] == want_disordered
+    assert split.info["users_held_out_not_latest"] == want_not_latest
+    by_time = leave_last_out(inter, n_test=n_test, n_valid=n_valid)
+    assert by_time.info["users_out_of_time_order"] == want_disordered
+    assert by_time.info["users_held_out_not_latest"] == 0
 
 
 @settings(max_examples=60, deadline=None)

@@ -47,10 +47,57 @@ def test_graded_ndcg_uses_ideal_order_of_the_ground_truth():
     # grades: item 1 -> 3, item 2 -> 1; list [2, 1]: gains 1, 7; ideal 7, 1
     rec = np.array([[2, 1, 9]])
     rel = csr([[1, 2]], 10, grades=[[3, 1]])
-    m = ranking_metrics(rec, rel, ks=(2,))
+    m = ranking_metrics(rec, rel, ks=(2,), relevance="graded")
     dcg = 1 / math.log2(2) + 7 / math.log2(3)
     idcg = 7 / math.log2(2) + 1 / math.log2(3)
     assert m["NDCG@2"] == pytest.approx(dcg / idcg)
+    # binary relevance (the default) ignores the stored grades: both items are hits
+    assert ranking_metrics(rec, rel, ks=(2,))["NDCG@2"] == 1.0
+    with pytest.raises(ValueError, match="relevance: expected 'binary' or 'graded'"):
+        ranking_metrics(rec, rel, ks=(2,), relevance="ratings")
+
+
+# --------------------------------------------------------------------------- issue 11: duplicates
+
+
+def test_a_ranked_list_that_repeats_an_item_is_refused():
+    # [1, 1, 2] against {1, 2} scored Recall@3 1.5, NDCG@3 1.31 and MAP@3 1.5 before
+    rel = csr([[1, 2]], 3)
+    with pytest.raises(ValueError, match=r"recommended: row 0 lists item 1 more than once"):
+        ranking_metrics(np.array([[1, 1, 2]]), rel, ks=(3,))
+    # the row named is the caller's row, also through the groups
+    rec = np.array([[0, 1, 2], [2, 0, 2]])
+    rel2 = csr([[1], [2]], 3)
+    with pytest.raises(ValueError, match=r"row 1 lists item 2 more than once \(1 rows"):
+        evaluate_groups(rec, rel2, {"warm": [1]}, ks=(1,))
+    # -1 padding is not a repeat; the metrics of a valid list stay in [0, 1]
+    m = ranking_metrics(np.array([[1, -1, -1]]), rel, ks=(3,))
+    assert m["Recall@3"] == 0.5 and m["MAP@3"] == 0.5 and m["MRR"] == 1.0
+    assert m["NDCG@3"] == pytest.approx(1 / (1 + 1 / math.log2(3)))
+
+
+def test_an_item_held_out_twice_is_relevant_once():
+    # relevant {1, 2}, item 1 given twice; list [5, 0, 1]: one hit at rank 3.
+    # Binary: DCG = 1/log2(4) = 0.5, IDCG = 1 + 1/log2(3); recall 1/2.
+    # (Before: grade 2 for item 1, NDCG 1.5 / (3 + 1/log2(3)) = 0.413.)
+    want_ndcg = 0.5 / (1 + 1 / math.log2(3))
+    rec = np.array([[5, 0, 1]])
+    pair = (np.array([0, 3]), np.array([1, 1, 2]))
+    noncanonical = sp.csr_matrix((np.ones(3), pair[1], pair[0]), shape=(1, 6))
+    assert not noncanonical.has_canonical_format
+    coo = sp.coo_matrix((np.ones(3), (np.zeros(3, int), pair[1])), shape=(1, 6))
+    for truth in (pair, noncanonical, coo):
+        m = ranking_metrics(rec, truth, ks=(3,))
+        assert m["NDCG@3"] == pytest.approx(want_ndcg, abs=1e-15)
+        assert m["Recall@3"] == 0.5 and m["MAP@3"] == pytest.approx(1 / 3 / 2)
+    assert noncanonical.data.tolist() == [1.0, 1.0, 1.0]  # the caller's matrix is untouched
+    # graded, on request: an entry stored twice keeps its largest grade (3), not 3 + 1
+    graded = sp.csr_matrix((np.array([3.0, 1.0, 1.0]), pair[1], pair[0]), shape=(1, 6))
+    g = ranking_metrics(np.array([[1, 2, 0]]), graded, ks=(2,), relevance="graded")
+    assert g["NDCG@2"] == 1.0  # the ideal list: item 1 (grade 3) then item 2 (grade 1)
+    g = ranking_metrics(np.array([[2, 1, 0]]), graded, ks=(2,), relevance="graded")
+    dcg, idcg = 1 + 7 / math.log2(3), 7 + 1 / math.log2(3)
+    assert g["NDCG@2"] == pytest.approx(dcg / idcg, abs=1e-15)
 
 
 def test_recall_denominator_option():
@@ -91,12 +138,17 @@ def cases(draw):
     n_items = draw(st.integers(1, 30))
     n_users = draw(st.integers(1, 12))
     n = draw(st.integers(1, 10))
-    rec = np.array(
-        [
-            draw(st.lists(st.integers(-1, n_items - 1), min_size=n, max_size=n))
-            for _ in range(n_users)
-        ]
-    )
+    # ranked lists never repeat an item (as xcat.topn's); -1 padding may repeat
+    rows = []
+    for _ in range(n_users):
+        items = draw(st.lists(st.integers(0, n_items - 1), unique=True, max_size=n))
+        gaps = n - len(items)
+        padding = draw(st.lists(st.integers(0, len(items)), min_size=gaps, max_size=gaps))
+        row = list(items)
+        for at in sorted(padding, reverse=True):
+            row.insert(at, -1)
+        rows.append(row)
+    rec = np.array(rows, dtype=np.int64)
     rel_sets, grades = [], []
     for _ in range(n_users):
         items = draw(st.sets(st.integers(0, n_items - 1), max_size=6))
@@ -106,13 +158,15 @@ def cases(draw):
     return rec, rel_sets, grades, n_items, draw(st.integers(1, n))
 
 
-@given(cases())
-def test_matches_independent_reference(case):
+@given(cases(), st.sampled_from(["graded", "binary"]))
+def test_matches_independent_reference(case, relevance):
     rec, rel_sets, grades, n_items, k = case
     rel = csr(
         [sorted(g) for g in grades], n_items, grades=[[g[i] for i in sorted(g)] for g in grades]
     )
-    m = ranking_metrics(rec, rel, ks=(k,))
+    m = ranking_metrics(rec, rel, ks=(k,), relevance=relevance)
+    if relevance == "binary":
+        grades = [dict.fromkeys(g, 1) for g in grades]
     ref = reference(rec, rel_sets, grades, k)
     assert m.n_users == sum(1 for s in rel_sets if s)
     if m.n_users == 0:

@@ -41,6 +41,10 @@ def test_round_trip_gives_identical_recommendations(trained, tmp_path):
     ]
     m2 = load(tmp_path / "m")
     assert m2.config == m.config and m2.metadata["extra"] == {"note": "test"}
+    # the format of models saved before user towers were chosen by the config: no
+    # user_tower field, the stored histories in the weights file
+    assert "user_tower" not in json.loads((tmp_path / "m" / "config.json").read_text())["config"]
+    assert m2.config.user_tower == "mean" and "user_history" in m2.state_dict()
     assert (
         m2.vocab.users == v.users and m2.vocab.items == v.items and m2.vocab.features == v.features
     )

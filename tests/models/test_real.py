@@ -16,7 +16,8 @@ pytest.importorskip("safetensors")
 pytest.importorskip("tqdm")
 
 import torch  # noqa: E402
-from xcat.train import TrainConfig, evaluate  # noqa: E402
+from xcat.evaluate.ranking import model_metrics  # noqa: E402
+from xcat.train import TrainConfig  # noqa: E402
 from xcat.transfer import pretrain, transfer  # noqa: E402
 from xcat.transfer.protocol import cold_start_protocol  # noqa: E402
 
@@ -43,8 +44,8 @@ def test_transfer_beats_scratch_on_cold_start_users(protocol):
     pre, _ = pretrain(p.data, model_config=mc, train_config=tc)
     scratch = transfer("scratch", p.data, model_config=mc, train_config=tc)
     full = transfer("full", p.data, pretrained=pre, train_config=tc)
-    s = evaluate(scratch.model, p.test_cold)
-    f = evaluate(full.model, p.test_cold)
+    s = model_metrics(scratch.model, p.test_cold)
+    f = model_metrics(full.model, p.test_cold)
     assert s.n_users == f.n_users == p.info["cold_test_users"]
     # The Toys-only model knows nothing of cold users (never-trained id vector,
     # empty history), so it ranks them about as popularity does (measured,

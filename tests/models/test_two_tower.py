@@ -1,13 +1,11 @@
-"""Two-tower model, config, vocabulary, losses and ranking metrics."""
+"""TwoTower: exports, stored histories, the towers as pure functions, clone, parameter groups."""
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 
 pytest.importorskip("torch", reason="the model tests need the train extra (torch)")
@@ -15,90 +13,12 @@ pytest.importorskip("safetensors")
 pytest.importorskip("tqdm")
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from models_synthetic import make_cross_domain  # noqa: E402
-from xcat.data.interactions import Interactions  # noqa: E402
-from xcat.models import (  # noqa: E402
-    TwoTower,
-    TwoTowerConfig,
-    Vocab,
-    bpr_loss,
-    get_loss,
-    mse_loss,
-    sampled_softmax_loss,
-)
-from xcat.train import TrainConfig, fit, ranking_metrics  # noqa: E402
+from xcat.models import IdTable, MeanPoolTower, TwoTower, TwoTowerConfig, Vocab  # noqa: E402
+from xcat.models.two_tower import default_freeze_names, default_reinit_names  # noqa: E402
+from xcat.train import TrainConfig, fit  # noqa: E402
 
 torch.set_num_threads(2)
-
-
-# --------------------------------------------------------------------------- config
-
-
-def test_config_round_trip_and_errors():
-    cfg = TwoTowerConfig(
-        n_users=3, n_items=5, n_features=2, max_item_features=1, hidden_dims=[8, 4]
-    )
-    assert cfg.hidden_dims == (8, 4)
-    assert TwoTowerConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ValueError, match="n_users"):
-        TwoTowerConfig(n_users=0, n_items=5)
-    with pytest.raises(ValueError, match="dropout"):
-        TwoTowerConfig(n_users=1, n_items=5, dropout=1.0)
-    with pytest.raises(ValueError, match="max_item_features"):
-        TwoTowerConfig(n_users=1, n_items=5, n_features=3)
-    with pytest.raises(ValueError, match="unknown fields"):
-        TwoTowerConfig.from_dict({**cfg.to_dict(), "bogus": 1})
-    with pytest.raises(ValueError, match="loss"):
-        TrainConfig(loss="hinge")
-    with pytest.raises(ValueError, match="sampling"):
-        TrainConfig(sampling="stratified")
-
-
-# --------------------------------------------------------------------------- vocab
-
-
-def small_tables() -> tuple[Interactions, Interactions]:
-    src = Interactions(
-        pd.DataFrame(
-            {"user": ["a", "a", "b", "a"], "item": ["s1", "s2", "s1", "s3"], "category": "S"}
-        ),
-        items=pd.DataFrame(
-            {"attributes": [["x", "y"], ["x"], []], "price": [1.0, 5.0, np.nan]},
-            index=pd.Index(["s1", "s2", "s3"], name="item"),
-        ),
-    )
-    tgt = Interactions(pd.DataFrame({"user": ["b", "c"], "item": ["t1", "t2"], "category": "T"}))
-    return src, tgt
-
-
-def test_vocab_features_domains_and_history():
-    src, tgt = small_tables()
-    v = Vocab.from_interactions(src, tgt, price_buckets=2)
-    assert list(v.users.ids) == ["a", "b", "c"]
-    assert list(v.items.ids) == ["s1", "s2", "s3", "t1", "t2"]
-    assert v.domains == ("S", "T")
-    assert v.item_domains.tolist() == [0, 0, 0, 1, 1]
-    tokens = [[v.features.ids[j] for j in row if j >= 0] for row in v.item_features]
-    assert tokens[0] == ["category=S", "attributes=x", "attributes=y", "price=q0"]
-    assert tokens[1] == ["category=S", "attributes=x", "price=q1"]
-    assert tokens[2] == ["category=S"]  # empty attributes and missing price: absent
-    assert tokens[3] == ["category=T"]
-    assert v.domain_items("T").tolist() == [3, 4]
-    assert v.item_categories().tolist() == ["S", "S", "S", "T", "T"]
-    h = v.histories(src, tgt, max_len=2)
-    # a: s1 s2 s3 -> last two; b: s1 then t1; c: t2
-    assert h.tolist() == [[1, 2], [0, 3], [4, -1]]
-    assert Vocab.from_dict(v.to_dict()).item_features.tolist() == v.item_features.tolist()
-    with pytest.raises(ValueError, match="not in the map"):
-        v.encode(Interactions(pd.DataFrame({"user": ["zz"], "item": ["s1"], "category": "S"})))
-    with pytest.raises(ValueError, match="domain"):
-        v.domain_items("Q")
-    with pytest.raises(ValueError, match="feature_columns"):
-        Vocab.from_interactions(src, feature_columns=["brand"])
-
-
-# --------------------------------------------------------------------------- model
 
 
 def tiny_model(seed: int = 0) -> tuple[TwoTower, Vocab]:
@@ -126,14 +46,28 @@ def test_embeddings_are_float32_unit_rows_ready_for_topn():
         m.set_history(np.zeros((2, 3), dtype=np.int64))
 
 
-def test_history_pooling_drops_the_positive():
+def test_towers_are_pure_functions_of_their_inputs():
     m, _ = tiny_model()
-    users = torch.tensor([0, 1])
+    m.eval()
+    users = torch.tensor([0, 1, 2])
     hist = m.user_history[users]
-    item = hist[:, 0]
-    manual = m.user_tower(users, hist.masked_fill(hist == item[:, None], m.config.n_items))
-    torch.testing.assert_close(m.encode_users(users, drop_items=item), manual)
-    assert not torch.allclose(m.encode_users(users), manual)
+    # the exported vectors are the tower applied to the stored histories ...
+    np.testing.assert_array_equal(
+        m.user_embeddings(users.numpy()), m.encode_users(users, hist).detach().numpy()
+    )
+    # ... and the tower reads nothing but its inputs: other histories give other vectors,
+    # an empty one a vector from the user id alone, whatever the model stores
+    empty = torch.full_like(hist, m.config.n_items)
+    assert not torch.allclose(m.encode_users(users, hist), m.encode_users(users, empty))
+    stored = m.user_history.clone()
+    m.user_history.fill_(m.config.n_items)
+    torch.testing.assert_close(m.encode_users(users, hist), m.user_tower(users, hist))
+    m.user_history.copy_(stored)
+    items = torch.tensor([3, 4, 5])
+    scores = m(users, hist, items)
+    torch.testing.assert_close(
+        scores, (m.encode_users(users, hist) * m.encode_items(items)).sum(-1)
+    )
 
 
 def test_cold_start_users_get_nondegenerate_differing_scores():
@@ -141,8 +75,9 @@ def test_cold_start_users_get_nondegenerate_differing_scores():
     v = Vocab.from_interactions(data.source, data.target)
     torch.manual_seed(0)
     m = TwoTower(v.model_config(dim=16, embedding_dim=16, hidden_dims=(32,)), v)
-    m.set_history(v.histories(data.source, data.target, max_len=10))
-    fit(m, v.encode(data.target), config=TrainConfig(epochs=3, batch_size=64, progress=False))
+    hist = v.histories(data.source, data.target, max_len=10)
+    tc = TrainConfig(epochs=3, batch_size=64, progress=False)
+    fit(m, v.encode(data.target), config=tc, history=hist)
     rows = v.users.encode(cold)
     assert m.has_history()[rows].all()  # cold-start users still have source history
     tgt_items = v.domain_items("tgt")
@@ -159,100 +94,6 @@ def test_import_xcat_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
-# --------------------------------------------------------------------------- losses
-
-
-def test_sampled_softmax_matches_numpy_oracle_with_log_q():
-    g = torch.Generator().manual_seed(0)
-    u = F.normalize(torch.randn(5, 4, generator=g), dim=-1)
-    c = F.normalize(torch.randn(5, 4, generator=g), dim=-1)
-    log_q = torch.log(torch.tensor([0.1, 0.2, 0.3, 0.25, 0.15]))
-    got = sampled_softmax_loss(u, c, temperature=0.5, log_q=log_q)
-    s = (u.numpy() @ c.numpy().T) / 0.5 - log_q.numpy()[None, :]
-    expected = np.mean([-s[b, b] + math.log(np.exp(s[b]).sum()) for b in range(5)])
-    assert got.item() == pytest.approx(expected, rel=1e-5)
-    assert sampled_softmax_loss(u, c, temperature=0.5).item() != pytest.approx(expected, rel=1e-3)
-
-
-def test_sampled_softmax_masks_repeated_positives_and_weights():
-    g = torch.Generator().manual_seed(1)
-    u = F.normalize(torch.randn(3, 4, generator=g), dim=-1)
-    c = F.normalize(torch.randn(3, 4, generator=g), dim=-1)
-    c[2] = c[0]
-    ids = torch.tensor([7, 8, 7])
-    s = (u.numpy() @ c.numpy().T) / 0.1
-    per_row = []
-    for b in range(3):
-        keep = [j for j in range(3) if j == b or ids[j] != ids[b]]
-        per_row.append(-s[b, b] + math.log(np.exp(s[b, keep]).sum()))
-    w = torch.tensor([1.0, 0.0, 3.0])
-    got = sampled_softmax_loss(u, c, temperature=0.1, item_ids=ids, weights=w)
-    assert got.item() == pytest.approx((per_row[0] + 3 * per_row[2]) / 4, rel=1e-5)
-
-
-def test_bpr_and_mse_values():
-    u = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    p = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
-    n = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
-    expected = np.mean([np.log1p(np.exp(-(1 - 0) / 0.5)), np.log1p(np.exp(-(0.8 - 1) / 0.5))])
-    assert bpr_loss(u, p, n, temperature=0.5).item() == pytest.approx(expected, rel=1e-5)
-    assert mse_loss(u, p, torch.tensor([1.0, 0.0])).item() == pytest.approx((0 + 0.64) / 2)
-    assert get_loss("bpr") is bpr_loss
-    with pytest.raises(ValueError, match="loss"):
-        get_loss("hinge")
-    with pytest.raises(ValueError, match="temperature"):
-        sampled_softmax_loss(u, p, temperature=0)
-
-
-@pytest.mark.parametrize("loss", ["softmax", "bpr", "mse"])
-def test_every_loss_trains(loss):
-    m, v = tiny_model()
-    data, _, _ = make_cross_domain(n_users=60, seed=0)
-    res = fit(
-        m,
-        v.encode(data.target),
-        config=TrainConfig(loss=loss, epochs=4, batch_size=32, progress=False),
-    )
-    losses = [h["loss"] for h in res.history]
-    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
-
-
-# --------------------------------------------------------------------------- metrics
-
-
-def test_ranking_metrics_by_hand():
-    import scipy.sparse as sp
-
-    items = np.eye(4, dtype=np.float32)
-    users = np.array([[4, 3, 2, 1], [1, 2, 3, 4], [1, 1, 1, 1]], dtype=np.float32)
-    truth = sp.csr_matrix(np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
-    exclude = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
-    r = ranking_metrics(users, items, truth, k=2, exclude=exclude)
-    # user 0: item 0 excluded, item 1 ranked first -> 1; user 1: item 0 ranked 4th -> 0
-    assert r.n_users == 2
-    assert r.ndcg == pytest.approx(0.5) and r.hr == pytest.approx(0.5)
-    r3 = ranking_metrics(users, items, truth, k=3, candidates=[1, 2, 3])
-    # user 0 ranks 1 first (1.0); user 1: item 0 not a candidate -> 0
-    assert r3.ndcg == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="k"):
-        ranking_metrics(users, items, truth, k=0)
-
-
-def test_train_config_round_trip_and_device_resolution():
-    from xcat.train import resolve_device
-
-    tc = TrainConfig(loss="bpr", domain_weights={"a": 0.5}, sampling="balanced")
-    assert TrainConfig.from_dict(tc.to_dict()) == tc
-    assert resolve_device("cpu") == torch.device("cpu")
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert resolve_device("auto").type == expected
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            resolve_device("cuda")
-    with pytest.raises(ValueError, match="device"):
-        TrainConfig(device="tpu")
-
-
 def test_set_history_keeps_the_most_recent_items():
     _, v = tiny_model()
     m = TwoTower(v.model_config(dim=8, embedding_dim=8, max_history=10), v)
@@ -263,3 +104,77 @@ def test_set_history_keeps_the_most_recent_items():
     assert m.user_history[0].tolist() == list(range(2, 12))
     assert m.user_history[1].tolist() == [pad] * m.config.max_history
     assert not m.has_history()[1] and m.has_history()[0]
+    stored = m.stored_history()
+    assert stored[0].tolist() == list(range(2, 12)) and (stored[1] == -1).all()
+    m2 = TwoTower(m.config, v)
+    m2.set_history(stored)  # the stored form is what set_history takes
+    assert torch.equal(m2.user_history, m.user_history)
+
+
+def test_clone_is_an_independent_copy_with_equal_outputs():
+    m, v = tiny_model()
+    m.frozen, m.trained_until = ("user_tower.mlp.0.weight",), "2024-01-01T00:00:00+00:00"
+    c = m.clone()
+    assert isinstance(c, TwoTower) and c is not m
+    assert c.vocab is v and c.config == m.config
+    assert (c.frozen, c.trained_until) == (m.frozen, m.trained_until)
+    np.testing.assert_array_equal(c.user_embeddings(), m.user_embeddings())
+    np.testing.assert_array_equal(c.item_embeddings(), m.item_embeddings())
+    sd, sc = m.state_dict(), c.state_dict()
+    assert sd.keys() == sc.keys()
+    assert all(sd[k].data_ptr() != sc[k].data_ptr() for k in sd)  # copied, not shared
+    before = m.user_embeddings()
+    with torch.no_grad():
+        for p in c.parameters():
+            p.add_(1.0)
+    c.user_history.fill_(m.config.n_items)
+    np.testing.assert_array_equal(m.user_embeddings(), before)  # the original is untouched
+    assert not np.array_equal(c.user_embeddings(), before)
+    # training the copy leaves the original as it was
+    data, _, _ = make_cross_domain(n_users=60, seed=0)
+    c2 = m.clone()
+    fit(c2, v.encode(data.target), config=TrainConfig(epochs=1, batch_size=32, progress=False))
+    np.testing.assert_array_equal(m.user_embeddings(), before)
+
+
+def test_parameter_groups_come_from_the_towers():
+    m, _ = tiny_model()
+    assert m.id_tables() == {
+        "user_tower.user_id.weight": IdTable("user"),
+        "user_tower.history.weight": IdTable("item", padding=True),
+        "item_tower.item_id.weight": IdTable("item"),
+        "item_tower.features.weight": IdTable("feature", padding=True),
+    }
+    # without item features there is no feature table
+    plain = TwoTower(m.config.replace(n_features=0, max_item_features=0))
+    assert "item_tower.features.weight" not in plain.id_tables()
+    assert m.default_freeze() == ("user_tower.user_id", "user_tower.mlp")
+    assert m.default_freeze() == default_freeze_names() == default_freeze_names("mean")
+    assert m.default_reinit() == default_reinit_names() == ("item_tower",)
+    assert set(m.input_buffers) <= set(m.state_dict())
+    assert isinstance(m.user_tower, MeanPoolTower)
+    # without a user-id table the tower says so
+    inductive = TwoTower(m.config.replace(use_user_id=False))
+    assert "user_tower.user_id.weight" not in inductive.id_tables()
+
+
+def test_state_dict_keys_are_those_of_saved_models():
+    m = TwoTower(TwoTowerConfig(n_users=3, n_items=4, n_features=2, max_item_features=1))
+    assert list(m.state_dict()) == [
+        "user_history",
+        "user_tower.user_id.weight",
+        "user_tower.history.weight",
+        "user_tower.mlp.0.weight",
+        "user_tower.mlp.0.bias",
+        "user_tower.mlp.2.weight",
+        "user_tower.mlp.2.bias",
+        "item_tower.item_features",
+        "item_tower.item_id.weight",
+        "item_tower.features.weight",
+        "item_tower.mlp.0.weight",
+        "item_tower.mlp.0.bias",
+        "item_tower.mlp.2.weight",
+        "item_tower.mlp.2.bias",
+    ]
+    with pytest.raises(ValueError, match="unknown tower 'nope'"):
+        TwoTower(TwoTowerConfig(n_users=3, n_items=4, user_tower="nope"))

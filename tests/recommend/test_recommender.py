@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from xcat.data.interactions import IdMap, UnknownIdWarning
+from xcat.data.idmap import IdMap, UnknownIdWarning
+from xcat.evaluate import item_popularity, popularity_topn
 from xcat.recommend import Recommender
 
 # Items 0-2 are "beauty" (source), 3-5 "toys" (target); 2-D embeddings.
@@ -63,3 +64,29 @@ def test_explanations_point_to_nearest_source_items(rec):
     cos = float(ITEMS[4] @ ITEMS[0] / np.linalg.norm(ITEMS[4]) / np.linalg.norm(ITEMS[0]))
     assert alice["because_score"].iloc[0] == [pytest.approx(cos, rel=1e-6)]
     assert out[out.user == "carol"]["because"].tolist() == [[], []]
+
+
+def test_the_fallback_uses_the_evaluation_popularity_distinct_users():
+    # issue 11: one popularity definition. carol bought i5 three times (stored three
+    # times), alice and bob bought i4 once each: i4 has 2 users, i5 one (3 events).
+    history = sp.csr_matrix(
+        (np.ones(5), np.array([4, 4, 5, 5, 5]), np.array([0, 1, 2, 5])), shape=(3, 6)
+    )
+    assert not history.has_canonical_format
+    rec = Recommender(
+        np.ones((3, 2), np.float32),
+        ITEMS,
+        user_ids=IdMap(["alice", "bob", "carol"], name="user"),
+        item_ids=IdMap([f"i{k}" for k in range(6)], name="item"),
+        item_categories=CATS,
+        history=history,
+    )
+    with pytest.warns(UnknownIdWarning):
+        out = rec.recommend(["zoe"], n=3, category="toys")
+    assert out["item"].tolist() == ["i4", "i5", "i3"]
+    assert out["score"].tolist() == [2.0, 1.0, 0.0]
+    # the same list as the evaluation baseline on the same training interactions
+    coo = history.tocoo()
+    pop = popularity_topn(item_popularity(coo.row, coo.col, 6), 1, 3, candidates=[3, 4, 5])
+    assert [f"i{k}" for k in pop.indices[0]] == out["item"].tolist()
+    assert pop.scores[0].tolist() == out["score"].tolist()

@@ -1,9 +1,8 @@
-"""Incremental updates (the feedback loop): xcat.train.update and TwoTower.update."""
+"""Incremental updates (the feedback loop): xcat.train.update(model, events) and grow."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +11,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from click.testing import CliRunner  # noqa: E402
 from models_synthetic import make_cross_domain  # noqa: E402
 from xcat import topn  # noqa: E402
-from xcat.cli.main import main  # noqa: E402
 from xcat.models import Vocab, load, save  # noqa: E402
 from xcat.train import TrainConfig  # noqa: E402
-from xcat.train.loop import clone_model  # noqa: E402
 from xcat.train.update import check_events, update  # noqa: E402
 from xcat.transfer import TransferData, pretrain, transfer  # noqa: E402
 
@@ -44,7 +40,7 @@ def trained():
 
 
 def _copy(model):
-    return clone_model(model)
+    return model.clone()
 
 
 def _score(model, user: str, item: str) -> float:
@@ -70,7 +66,8 @@ def test_target_purchase_raises_its_score_and_rank(trained):
     item = m.vocab.items.ids[item_row]
     before = _score(m, user, item)
     rank_before = int((scores[tgt_items] > scores[item_row]).sum())
-    rep = m.update(
+    rep = update(
+        m,
         pd.DataFrame({"user": [user] * 3, "item": [item] * 3, "category": "tgt"}),
         steps=30,
         train_config=TrainConfig(lr=1e-2, batch_size=64, progress=False, device="cpu"),
@@ -93,7 +90,8 @@ def test_new_user_and_item_rows_and_initialisation(trained):
     old_item_w = m.item_tower.item_id.weight.detach().clone()
     old_user_w = m.user_tower.user_id.weight.detach().clone()
     tgt_rows = m.vocab.domain_items(["tgt"])
-    rep = m.update(
+    rep = update(
+        m,
         pd.DataFrame(
             {"user": ["newbie", "newbie"], "item": ["t-new", "t3"], "category": ["tgt", "tgt"]}
         ),
@@ -130,7 +128,7 @@ def test_steps0_unrelated_events_leave_other_users_unchanged(trained):
             "category": ["tgt", "tgt", "src"],
         }
     )
-    m.update(events, steps=0)
+    update(m, events, steps=0)
     touched = m.vocab.users.encode(["u1", "u2"])
     others = np.setdiff1d(np.arange(model.config.n_users), touched)
     after_u = m.user_embeddings(np.arange(model.config.n_users))
@@ -147,7 +145,9 @@ def test_frozen_parameters_stay_fixed_during_update(trained):
     model, _ = trained
     m = _copy(model)
     frozen = {n: p.detach().clone() for n, p in m.named_parameters() if n in m.frozen}
-    m.update(pd.DataFrame({"user": ["u3", "u4"], "item": ["t5", "t6"], "category": "tgt"}), steps=5)
+    update(
+        m, pd.DataFrame({"user": ["u3", "u4"], "item": ["t5", "t6"], "category": "tgt"}), steps=5
+    )
     params = dict(m.named_parameters())
     for name, old in frozen.items():
         assert torch.equal(params[name].detach(), old), name
@@ -160,7 +160,8 @@ def test_frozen_parameters_stay_fixed_during_update(trained):
 def test_update_round_trips_through_save_and_load(trained, tmp_path):
     model, _ = trained
     m = _copy(model)
-    m.update(
+    update(
+        m,
         pd.DataFrame(
             {
                 "user": ["u5", "zed"],
@@ -180,7 +181,7 @@ def test_update_round_trips_through_save_and_load(trained, tmp_path):
     assert back.frozen == m.frozen and back.trained_until == m.trained_until
     assert np.array_equal(back.user_embeddings(), m.user_embeddings())
     # a second update on the loaded model extends it again
-    back.update(pd.DataFrame({"user": ["zed2"], "item": ["t1"], "category": ["tgt"]}), steps=0)
+    update(back, pd.DataFrame({"user": ["zed2"], "item": ["t1"], "category": ["tgt"]}), steps=0)
     assert back.vocab.users.ids[: m.config.n_users].equals(m.vocab.users.ids)
 
 
@@ -215,11 +216,11 @@ def test_invalid_rows_are_reported_by_reason(trained):
     assert good.data["user"].tolist() == ["u1", "u6"]
     assert good.data["category"].tolist() == ["tgt", "tgt"]
     m = _copy(model)
-    rep = m.update(events, steps=0)
+    rep = update(m, events, steps=0)
     assert rep.events == 7 and rep.used == 2 and rep.n_invalid == 5
     assert "before the model's training cut-off" in str(rep)
     with pytest.raises(ValueError, match="5 rows are invalid"):
-        _copy(model).update(events, steps=0, invalid="raise")
+        update(_copy(model), events, steps=0, invalid="raise")
 
 
 def test_unknown_item_without_category_and_argument_errors(trained):
@@ -231,11 +232,11 @@ def test_unknown_item_without_category_and_argument_errors(trained):
     m = _copy(model)
     events = pd.DataFrame({"user": ["u1"], "item": ["t1"]})
     with pytest.raises(ValueError, match="steps"):
-        m.update(events, steps=-1)
+        update(m, events, steps=-1)
     with pytest.raises(ValueError, match="replay"):
-        m.update(events, replay=-0.5)
+        update(m, events, replay=-0.5)
     with pytest.raises(ValueError, match="invalid"):
-        m.update(events, invalid="drop")
+        update(m, events, invalid="drop")
     novocab = _copy(model)
     novocab.vocab = None
     with pytest.raises(ValueError, match="vocabulary"):
@@ -255,93 +256,14 @@ def test_integer_ids_from_text(tmp_path):
     model, _ = pretrain(
         tdata, model_config=vocab.model_config(dim=4), train_config=TC.replace(epochs=1)
     )
-    rep = model.update(
+    rep = update(
+        model,
         pd.DataFrame({"user": ["1", "4", "x"], "item": ["12", "13", "10"], "category": "a"}),
         steps=0,
     )
     assert rep.used == 2 and rep.invalid["malformed"]["count"] == 1
     assert model.vocab.users.ids.tolist() == [1, 2, 3, 4]
     assert model.vocab.items.ids.tolist() == [10, 11, 12, 13]
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def test_cli_feedback_writes_model_and_report(trained, tmp_path):
-    model, _ = trained
-    save(model, tmp_path / "model", extra={"strategy": "freeze"})
-    rng = np.random.default_rng(0)
-    users = [f"u{i}" for i in range(60)]
-    rows = [
-        (u, f"t{rng.integers(0, 48)}", "tgt", f"2025-02-01T{h:02d}:00:00Z")
-        for u in users
-        for h in range(3)
-    ]
-    rows += [("newcomer", "t-brand-new", "tgt", "2025-02-02T00:00:00Z")]
-    rows += [("u1", "t2", "tgt", "1999-01-01T00:00:00Z")]  # before the cut-off
-    path = tmp_path / "events.csv"
-    pd.DataFrame(rows, columns=["user", "item", "category", "timestamp"]).to_csv(path, index=False)
-    with open(path, "a") as f:
-        f.write("u2,t3,tgt,2025-02-03T00:00:00Z,extra-field\n")  # a malformed line
-    out = tmp_path / "updated"
-    res = CliRunner().invoke(
-        main,
-        [
-            "feedback",
-            "--model",
-            str(tmp_path / "model"),
-            "--events",
-            str(path),
-            "--out",
-            str(out),
-            "--steps",
-            "5",
-            "--holdout",
-            "0.2",
-            "--device",
-            "cpu",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    assert "held-out (12 events)" in res.output
-    summary = json.loads((out / "feedback.json").read_text())
-    upd = summary["update"]
-    assert upd["new_users"] == 1 and upd["new_items"] == 1
-    assert upd["invalid"]["before_cutoff"]["count"] == 1
-    assert upd["invalid"]["malformed"]["count"] == 1
-    assert upd["invalid"]["malformed"]["examples"][0]["line"] == len(rows) + 2
-    # every row of the file is accounted for: used or reported invalid; the held-out
-    # events were left out of a trial update only, the saved model has them
-    assert upd["events"] == len(rows) + 1
-    n_invalid = sum(v["count"] for v in upd["invalid"].values())
-    assert upd["used"] + n_invalid == upd["events"]
-    assert summary["held_out"]["events"] == 12
-    assert summary["held_out"]["before"]["users"] == 12
-    assert (out / "feedback.md").read_text().count("| before |") == 1
-    back = load(out)
-    assert back.vocab.users.ids[: model.config.n_users].equals(model.vocab.users.ids)
-    assert back.frozen == model.frozen
-    # the held-out events were applied too: every used event is in the saved histories
-    events = pd.read_csv(path, nrows=len(rows))
-    ok = events[events["timestamp"] >= "2025"]
-    hist = back.user_history.numpy()
-    for user, item in zip(ok["user"], ok["item"], strict=True):
-        u = back.vocab.users.encode([user])[0]
-        assert back.vocab.items.encode([item])[0] in hist[u], (user, item)
-    # --strict refuses the same file
-    res = CliRunner().invoke(
-        main,
-        ["feedback", "--model", str(tmp_path / "model"), "--events", str(path)]
-        + ["--out", str(tmp_path / "strict"), "--strict"],
-    )
-    assert res.exit_code != 0 and "'line': 184" in res.output and "malformed" in res.output
-    path.write_text(path.read_text().rsplit("u2,t3", 1)[0])  # drop the ragged line
-    res = CliRunner().invoke(
-        main,
-        ["feedback", "--model", str(tmp_path / "model"), "--events", str(path)]
-        + ["--out", str(tmp_path / "strict"), "--strict"],
-    )
-    assert res.exit_code != 0 and "1 before_cutoff" in res.output
 
 
 # --------------------------------------------------------------------------- real data
@@ -395,53 +317,8 @@ def test_new_item_features_from_an_items_table(trained):
         )
 
 
-def test_heldout_metrics_against_a_brute_force_reference(trained):
-    from xcat.train.evaluation import heldout_metrics
-
-    model, _ = trained
-    rng = np.random.default_rng(1)
-    users = [f"u{i}" for i in rng.choice(200, 40, replace=False)]
-    tgt = model.vocab.items.ids[model.vocab.domain_items(["tgt"])].tolist()
-    held = pd.DataFrame(
-        {"user": users, "item": [tgt[i] for i in rng.integers(0, len(tgt), 40)], "category": "tgt"}
-    )
-    held.loc[3, "item"] = "t-unknown"  # an item the model cannot recommend: a miss
-    held.loc[5, "user"] = "nobody"  # a user the model does not know: not evaluated
-    exclude = pd.DataFrame({"user": users[:10], "item": tgt[:10], "category": "tgt"})
-    got = heldout_metrics(model, held, k=10, exclude=exclude)
-
-    U, V = model.user_embeddings().astype(np.float64), model.item_embeddings().astype(np.float64)
-    cands = set(model.vocab.domain_items(["tgt"]).tolist())
-    pad = model.config.n_items
-    ndcg, hits, n = 0.0, 0, 0
-    for _, r in held.iterrows():
-        if r["user"] not in model.vocab.users:
-            continue
-        n += 1
-        if r["item"] not in model.vocab.items:
-            continue
-        u = int(model.vocab.users.encode([r["user"]])[0])
-        i = int(model.vocab.items.encode([r["item"]])[0])
-        banned = {int(x) for x in model.user_history[u].tolist() if x != pad}
-        banned |= {
-            int(model.vocab.items.encode([e.item])[0])
-            for e in exclude.itertuples()
-            if e.user == r["user"]
-        }
-        banned.discard(i)
-        pool = [j for j in cands if j not in banned]
-        s = V[pool] @ U[u]
-        rank = int((s > float(V[i] @ U[u])).sum())  # 0-based; no exact ties in float64 here
-        if rank < 10:
-            hits += 1
-            ndcg += 1 / np.log2(rank + 2)
-    assert got["users"] == n == 39
-    assert got["HR@10"] == pytest.approx(hits / n)
-    assert got["NDCG@10"] == pytest.approx(ndcg / n, abs=1e-9)
-
-
 def test_integer_ids_are_parsed_exactly():
-    from xcat.data.interactions import IdMap
+    from xcat.data.idmap import IdMap
 
     int_map, str_map = IdMap([1]), IdMap(["a"])
     big = 2**62 + 1  # not representable in float64
@@ -453,59 +330,6 @@ def test_integer_ids_are_parsed_exactly():
     text, bad = str_map.parse(pd.Series([" a", "", None, 12]))
     assert text.tolist()[0] == " a" and text.tolist()[3] == "12"  # kept as given
     assert bad.tolist() == [False, True, True, False]
-    # held-out metrics look ids up the same way: a large integer id is found exactly
-    from xcat.train.evaluation import _rows
-
-    assert _rows(IdMap([big, 5]), pd.Series([str(big), "5", "x"])).tolist() == [0, 1, -1]
-
-
-def test_cli_feedback_refuses_what_it_cannot_do(trained, tmp_path):
-    model, _ = trained
-    save(model, tmp_path / "model")
-
-    def run(events_text, *extra, out="new"):
-        path = tmp_path / "ev.csv"
-        path.write_text(events_text)
-        args = ["feedback", "--model", str(tmp_path / "model"), "--events", str(path)]
-        return CliRunner().invoke(main, [*args, "--out", str(tmp_path / out), *extra])
-
-    res = run("user,item,category\n")
-    assert res.exit_code != 0 and "no usable events (0 rows)" in res.output
-    res = run("user,item,category,timestamp\nu1,t1,tgt,1999-01-01\nu2,t2,books,2026-01-01\n")
-    assert (
-        res.exit_code != 0
-        and "1 before_cutoff" in res.output
-        and "1 unknown_category" in res.output
-    )
-    assert "model was not changed" in res.output and not (tmp_path / "new").exists()
-    res = run("")
-    assert res.exit_code != 0 and "is empty" in res.output
-    res = run("user,item\nu1,t1\n", out="model")
-    assert res.exit_code != 0 and "must differ from --model" in res.output
-    (tmp_path / "taken").mkdir()
-    (tmp_path / "taken" / "x").write_text("x")
-    res = run("user,item\nu1,t1\n", out="taken")
-    assert res.exit_code != 0 and "--overwrite" in res.output
-    res = run("user,item\nu1,t1\n", "--overwrite", "--steps", "0", out="taken")
-    assert res.exit_code != 0 and "not a saved xcat model" in res.output  # "x" is not lost
-
-
-def test_cli_feedback_refuses_a_mapping_model(tmp_path):
-    from xcat.data.synthetic import make_cross_category
-
-    d = make_cross_category(n_users=300, seed=0)
-    vocab = Vocab.from_interactions(d.source, d.target)
-    tdata = TransferData(vocab, d.source, d.target)
-    pre, _ = pretrain(tdata, model_config=vocab.model_config(dim=4), train_config=TC)
-    mapped = transfer("mapping", tdata, pretrained=pre, train_config=TC, mapper_epochs=2).model
-    save(mapped, tmp_path / "mapping")
-    (tmp_path / "ev.csv").write_text("user,item\nu1,t1\n")
-    res = CliRunner().invoke(
-        main,
-        ["feedback", "--model", str(tmp_path / "mapping"), "--events", str(tmp_path / "ev.csv")]
-        + ["--out", str(tmp_path / "out")],
-    )
-    assert res.exit_code != 0 and "only two-tower models can be updated" in res.output
 
 
 def test_row_level_timestamps_padded_ids_and_missing_markers(trained):
@@ -576,28 +400,6 @@ def test_scoped_item_keys_as_printed_are_accepted():
     assert "y:99" in vocab.extend(good).items and bad["ambiguous_item"]["count"] == 1
 
 
-def test_cli_feedback_reads_missing_markers_from_parquet_and_overwrites_only_models(
-    trained, tmp_path
-):
-    model, _ = trained
-    save(model, tmp_path / "model")
-    path = tmp_path / "ev.parquet"
-    pd.DataFrame(
-        {"user": ["u1", "NaN", "null", "u2"], "item": ["t1", "t2", "t3", "N/A"], "category": "tgt"}
-    ).to_parquet(path)
-    (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "keep.txt").write_text("mine")
-    args = ["feedback", "--model", str(tmp_path / "model"), "--events", str(path), "--steps", "0"]
-    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "notes"), "--overwrite"])
-    assert res.exit_code != 0 and "not a saved xcat model" in res.output
-    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "new")])
-    assert res.exit_code == 0, res.output
-    upd = json.loads((tmp_path / "new" / "feedback.json").read_text())["update"]
-    assert upd["used"] == 1 and upd["invalid"]["malformed"]["count"] == 3 and upd["new_users"] == 0
-    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "new"), "--overwrite"])
-    assert res.exit_code == 0, res.output
-
-
 def test_event_dates_with_and_without_offsets_are_parsed_each_on_their_own():
     """A naive date after one with an offset is UTC, not shifted by that offset."""
     from xcat.train.update import _timestamps
@@ -605,3 +407,11 @@ def test_event_dates_with_and_without_offsets_are_parsed_each_on_their_own():
     ts, bad = _timestamps(pd.Series(["2026-01-01T00:00:00+02:00", "2026-01-01T00:00:00"]))
     assert not bad.any()
     assert [str(t) for t in ts] == ["2025-12-31 22:00:00+00:00", "2026-01-01 00:00:00+00:00"]
+
+
+def test_update_is_the_training_layers_function():
+    import xcat.train
+    from xcat.models import TwoTower
+
+    assert xcat.train.update is update
+    assert not hasattr(TwoTower, "update")  # the model layer does not import training

@@ -7,8 +7,8 @@ import pandas as pd
 from xcat.data.domains import CrossDomainData
 from xcat.data.interactions import Interactions
 from xcat.data.synthetic import make_cross_category
-from xcat.workflow.experiment import build_recommender
 from xcat.transfer.protocol import cold_start_protocol
+from xcat.workflow.experiment import build_recommender
 
 
 class RandomModel:

@@ -1,4 +1,7 @@
-"""``xcat data``: inspect interaction data (``xcat data stats PATH...``)."""
+"""``xcat data``: inspect interaction data (``xcat data stats PATH...``).
+
+The reading and the tables are :func:`xcat.workflow.stats.data_stats`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from pathlib import Path
 
 import click
 
-_FORMATS = ["auto", "csv", "tsv", "parquet", "amazon", "movielens", "taobao", "saved"]
+from xcat.cli.options import Command, LazyChoice, input_formats
 
 
 @click.group("data")
@@ -14,100 +17,12 @@ def data() -> None:
     """Inspect interaction data: counts, overlap, density, removals."""
 
 
-def _load_path(path: Path, fmt: str, opts: dict):  # noqa: ANN202 - returns list of (name, data)
-    """Load one PATH as a list of (name, Interactions | CrossDomainData)."""
-    from xcat.data import datasets, readers
-    from xcat.data.interactions import Interactions
-
-    clean = {
-        "dedup": opts["dedup"],
-        "k_core": opts["k_core"],
-        "drop_null_ids": opts["drop_null_ids"],
-    }
-    name = path.name
-    lower = name.lower()
-    if fmt == "auto":
-        if path.is_dir():
-            if (path / "report.json").is_file():
-                fmt = "saved"
-            elif any((path / f).exists() for f in ("u.data", "ratings.dat", "ratings.csv")):
-                fmt = "movielens"
-            else:
-                return datasets.load_dataset_folder(path)
-        elif any(lower.endswith(s) for s in (".json", ".jsonl", ".json.gz", ".jsonl.gz")) or (
-            opts["amazon_version"] != "auto"
-        ):
-            fmt = "amazon"
-        elif lower.startswith("userbehavior"):
-            fmt = "taobao"
-        else:
-            fmt = "table"
-    if fmt == "saved":
-        inter = Interactions.load(path)
-        if opts["dedup"] != "keep" or opts["k_core"]:
-            raise click.UsageError("--dedup/--k-core apply to raw files, not saved tables")
-        return [(name, inter)]
-    if fmt == "movielens":
-        return [(name, readers.read_movielens(path, genres=opts["genres"], **clean))]
-    if fmt == "amazon":
-        return [
-            (
-                name,
-                readers.read_amazon_reviews(
-                    path, version=opts["amazon_version"], category=opts["category_value"], **clean
-                ),
-            )
-        ]
-    if fmt == "taobao":
-        return [(name, readers.read_taobao_userbehavior(path, **clean))]
-    table_fmt = None if fmt in ("table", "auto") else fmt
-    mapping = {
-        k: opts[k] for k in ("user", "item", "rating", "timestamp", "event") if opts[k] is not None
-    }
-    header = not opts["no_header"]
-    if not header:  # headerless: numbers address columns (0-based)
-        mapping = {k: int(v) if str(v).isdigit() else v for k, v in mapping.items()}
-        mapping.setdefault("user", 0)
-        mapping.setdefault("item", 1)
-    cat_col = opts["category"]
-    if cat_col is not None and not header and str(cat_col).isdigit():
-        cat_col = int(cat_col)
-    cat_value = None
-    if cat_col is None:
-        if opts["category_value"] is not None:
-            cat_value = opts["category_value"]
-        elif header and "category" in readers._table_columns(path, table_fmt, opts["sep"]):
-            cat_col = "category"  # as read_table does by default
-        else:
-            cat_value = _stem(path)
-    inter = readers.read_table(
-        path,
-        format=table_fmt,
-        sep=opts["sep"],
-        header=header,
-        category=cat_col,
-        category_value=cat_value,
-        timestamp_unit=opts["timestamp_unit"],
-        **mapping,
-        **clean,
-    )
-    return [(name, inter)]
-
-
-def _stem(path: Path) -> str:
-    name = path.name
-    for ext in (".gz", ".bz2", ".xz", ".zip", ".zst"):
-        if name.lower().endswith(ext):
-            name = name[: -len(ext)]
-    return name.rsplit(".", 1)[0] if "." in name else name
-
-
-@data.command("stats")
+@data.command("stats", cls=Command)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(_FORMATS),
+    type=LazyChoice(input_formats),
     default="auto",
     show_default=True,
     help="Input kind; auto: dataset folder, saved table, MovieLens folder, Amazon JSON, "
@@ -182,91 +97,19 @@ def stats(
 
     Each PATH is a file (CSV/TSV/Parquet table, Amazon review JSON or
     ratings CSV, Taobao UserBehavior.csv), a MovieLens folder, a table saved
-    with Interactions.save, or a dataset folder of the shared data directory.
+    with Interactions.save, or a dataset folder of the shared data directory
+    or one of its pair folders (e.g. disencdr_amazon/sport_cloth).
     Several files are stacked into one table, e.g. one Amazon file per category.
     """
-    import pandas as pd
+    from xcat.workflow.stats import data_stats
 
-    from xcat.data.domains import CrossDomainData, select_domains
-    from xcat.data.interactions import Interactions
-    from xcat.data.stats import (
-        cross_domain_stats,
-        domain_stats,
-        format_table,
-        largest_categories,
-        split_stats,
-        user_overlap,
+    opts["header"] = not opts.pop("no_header")
+    data_stats(
+        paths,
+        fmt,
+        sources=sources,
+        targets=targets,
+        max_categories=max_categories,
+        echo=click.echo,
+        **opts,
     )
-
-    loaded: list[tuple[str, object]] = []
-    try:
-        for p in paths:
-            loaded.extend(_load_path(p, fmt, opts))
-    except (ValueError, FileNotFoundError) as e:
-        raise click.ClickException(str(e)) from e
-
-    tables = [(n, d) for n, d in loaded if isinstance(d, Interactions)]
-    pairs = [(n, d) for n, d in loaded if isinstance(d, CrossDomainData)]
-    if len(tables) > 1:
-        try:
-            merged = Interactions.concat([d for _, d in tables])
-        except ValueError as e:
-            raise click.ClickException(str(e)) from e
-        tables = [(" + ".join(n for n, _ in tables), merged)]
-
-    def section(title: str, body: str) -> None:
-        click.echo(f"\n{title}\n{'-' * len(title)}\n{body}")
-
-    for name, inter in tables:
-        click.echo(
-            f"== {name}: {len(inter):,} interactions, {inter.n_users:,} users, "
-            f"{inter.n_items:,} items, {len(inter.categories):,} categories"
-        )
-        per = domain_stats(inter)
-        if len(per) > max_categories + 1:
-            # the same categories, in the same order, as the user-overlap table
-            top = per.loc[largest_categories(inter, max_categories)]
-            per = pd.concat([top, per.loc[["(all)"]]])
-            section(
-                f"per domain (largest {max_categories} of {len(inter.categories):,})",
-                format_table(per),
-            )
-        else:
-            section("per domain", format_table(per))
-        if len(inter.categories) > 1:
-            section(
-                "user overlap", format_table(user_overlap(inter, max_categories=max_categories))
-            )
-        sp = split_stats(inter)
-        if sp is not None:
-            section("published split", format_table(sp))
-        if sources or targets:
-            if not (sources and targets):
-                raise click.UsageError("give both --source and --target")
-            try:
-                pair = select_domains(
-                    inter, [_cast(s, inter) for s in sources], [_cast(t, inter) for t in targets]
-                )
-            except ValueError as e:
-                raise click.ClickException(str(e)) from e
-            section("source / target", format_table(cross_domain_stats(pair)))
-        section("removal report", str(inter.report))
-    for name, pair in pairs:
-        click.echo(f"\n== {name}")
-        section("source / target", format_table(cross_domain_stats(pair)))
-        for role, dom in (("source", pair.source), ("target", pair.target)):
-            sp = split_stats(dom)
-            if sp is not None:
-                section(f"published split ({role})", format_table(sp))
-        section("removal report", str(pair.report))
-
-
-def _cast(value: str, inter) -> object:  # noqa: ANN001
-    """Category given on the command line, as the type the table uses."""
-    cats = inter.categories
-    if cats and not isinstance(cats[0], str):
-        try:
-            return int(value)
-        except ValueError:
-            return value
-    return value

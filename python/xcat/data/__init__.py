@@ -4,15 +4,27 @@
 
 Modules
 -------
+schema
+    The canonical column names and the rule for id values.
+parse
+    Value parsing: exact integer ids from text, ratings, ISO/epoch timestamps,
+    the missing-value markers (:data:`~xcat.data.parse.MISSING_MARKERS`).
+idmap
+    :class:`IdMap` (raw ids <-> row numbers) and :class:`UnknownIdWarning`.
+report
+    :class:`RemovalReport` and :class:`RemovalStep`.
 interactions
-    :class:`Interactions` (the validated table), :class:`IdMap`,
-    :class:`RemovalReport`, cleaning (:func:`drop_duplicates`,
-    :func:`filter_k_core`).
-readers
-    CSV/TSV/Parquet with a column mapping, Amazon reviews and metadata
-    (2014/2018/2023), MovieLens, Taobao UserBehavior.
+    :class:`Interactions` (the validated table) and cleaning
+    (:func:`drop_duplicates`, :func:`filter_k_core`).
+messages
+    How counts and examples are written in messages.
+io
+    One reader per source format: CSV/TSV/Parquet with a column mapping,
+    Amazon reviews and metadata (2014/2018/2023), MovieLens, Taobao
+    UserBehavior; the format registry and :func:`read_any`.
 datasets
-    One loader per folder of the shared data directory.
+    One loader per folder of the shared data directory, and the dataset
+    registry (:data:`~xcat.data.datasets.DATASETS`, :func:`~xcat.data.datasets.load`).
 domains
     :class:`CrossDomainData` and :func:`select_domains`.
 splits
@@ -35,25 +47,21 @@ from xcat.data.datasets import (
     load_unisrec_scientific,
 )
 from xcat.data.domains import CrossDomainData, select_domains
-from xcat.data.interactions import (
-    IdMap,
-    Interactions,
-    RemovalReport,
-    RemovalStep,
-    UnknownIdWarning,
-    drop_duplicates,
-    filter_k_core,
-)
-from xcat.data.readers import (
+from xcat.data.idmap import IdMap, UnknownIdWarning
+from xcat.data.interactions import Interactions, drop_duplicates, filter_k_core
+from xcat.data.io import (
     read_amazon_metadata,
     read_amazon_reviews,
+    read_any,
     read_movielens,
     read_table,
     read_taobao_userbehavior,
 )
+from xcat.data.report import RemovalReport, RemovalStep
 from xcat.data.splits import (
     ColdStartSplit,
     Split,
+    SplitOrderWarning,
     cold_start_split,
     leave_last_out,
     published_split,
@@ -70,6 +78,7 @@ __all__ = [
     "RemovalReport",
     "RemovalStep",
     "Split",
+    "SplitOrderWarning",
     "TestNegatives",
     "UnknownIdWarning",
     "cold_start_split",
@@ -91,6 +100,7 @@ __all__ = [
     "random_split",
     "read_amazon_metadata",
     "read_amazon_reviews",
+    "read_any",
     "read_movielens",
     "read_table",
     "read_taobao_userbehavior",

@@ -11,6 +11,16 @@ own train/valid/test split, the rows keep it in the ``split`` column; use
 The data directory is the ``root`` argument, or else the environment variable
 ``XCAT_DATA_DIR``.
 
+:func:`load` reads a dataset *spec*: ``synthetic``, ``NAME:SOURCE:TARGET`` with a
+name of the registry :data:`DATASETS` (``amazon5``, ``cdrib``, ``disencdr``,
+``douban``), or a dataset folder.  A new dataset is one loader here and one
+:class:`Dataset` entry in :data:`DATASETS`.
+
+:func:`load_dataset_folder` (what ``xcat data stats FOLDER`` reads) accepts a
+dataset folder by name, a *pair folder* inside the DisenCDR or CDRIB folder
+(``disencdr_amazon/cloth_sport``: that one pair, as ``disencdr:cloth:sport``
+gives it), or a folder of any name holding one dataset's files.
+
 =====================================  =========================================
 folder                                 loader
 =====================================  =========================================
@@ -37,20 +47,21 @@ import numpy as np
 import pandas as pd
 
 from xcat.data.domains import CrossDomainData, select_domains
-from xcat.data.interactions import (
-    CATEGORY,
-    ITEM,
-    SPLIT,
-    USER,
-    Interactions,
-    _as_list,
-    _examples,
-    _fmt,
-)
-from xcat.data.readers import read_taobao_userbehavior
+from xcat.data.interactions import Interactions
+from xcat.data.io.taobao import read_taobao_userbehavior
+from xcat.data.messages import fmt_count, fmt_examples
+from xcat.data.schema import CATEGORY, ITEM, SPLIT, USER, as_list
+from xcat.data.synthetic import make_cross_category
 
 __all__ = [
+    "DATASETS",
+    "DATASET_NAMES",
     "DATA_DIR_ENV",
+    "SPEC_HELP",
+    "SYNTHETIC",
+    "Dataset",
+    "DatasetSpecError",
+    "PAIR_FOLDERS",
     "TestNegatives",
     "data_dir",
     "load_amazon2014_5core",
@@ -60,7 +71,9 @@ __all__ = [
     "load_disencdr_amazon",
     "load_douban_book_music",
     "load_taobao_userbehavior_head",
+    "load",
     "load_unisrec_scientific",
+    "reads_data_dir",
 ]
 
 #: Environment variable naming the shared data directory.
@@ -134,8 +147,8 @@ def _read_ints(path: Path, ncols: int) -> pd.DataFrame:
         if not pd.api.types.is_integer_dtype(df[c]):
             bad = pd.to_numeric(df[c], errors="coerce").isna()
             raise ValueError(
-                f"{path}: column {c + 1} has {_fmt(int(bad.sum()))} non-integer values, "
-                f"e.g. {_examples(df.loc[bad, c].unique())}"
+                f"{path}: column {c + 1} has {fmt_count(int(bad.sum()))} non-integer values, "
+                f"e.g. {fmt_examples(df.loc[bad, c].unique())}"
             )
     return df.astype(np.int64)
 
@@ -181,20 +194,23 @@ def _read_disencdr_folder(d: Path, category: str) -> Interactions:
         if not_one:
             raise ValueError(
                 f"{d / name}: the third column is the implicit label 1, but "
-                f"{_fmt(not_one)} rows have another value"
+                f"{fmt_count(not_one)} rows have another value"
             )
     pairs_orig = pd.MultiIndex.from_frame(test_original[[0, 1]])
     pairs_test = pd.MultiIndex.from_frame(test[[0, 1]])
     in_test = pairs_orig.isin(pairs_test)
     not_in_orig = int((~pairs_test.isin(pairs_orig)).sum())
     if not_in_orig:
-        raise ValueError(f"{d / 'test.txt'}: {_fmt(not_in_orig)} rows are not in test_original.txt")
+        raise ValueError(
+            f"{d / 'test.txt'}: {fmt_count(not_in_orig)} rows are not in test_original.txt"
+        )
     train_items = set(train[1])
     cold = ~in_test
     seen = test_original.loc[cold, 1].isin(train_items)
     if seen.any():
         raise ValueError(
-            f"{d}: {_fmt(int(seen.sum()))} test_original rows left out of test.txt have an item "
+            f"{d}: {fmt_count(int(seen.sum()))} test_original rows left out of test.txt have an "
+            "item "
             "that occurs in train.txt; the folder does not follow DisenCDR's format"
         )
     df = pd.DataFrame(
@@ -257,7 +273,11 @@ def load_disencdr_amazon(
         raise ValueError(
             f"DisenCDR has no {s}/{t} pair; pairs: {', '.join('/'.join(p) for p in DISENCDR_PAIRS)}"
         )
-    base = _folder(root, "disencdr_amazon")
+    return _disencdr_pair(_folder(root, "disencdr_amazon"), s, t)
+
+
+def _disencdr_pair(base: Path, s: str, t: str) -> CrossDomainData:
+    """Read DisenCDR pair ``s`` -> ``t`` (domain keys) from the dataset folder ``base``."""
     doms = {}
     for key, other in ((s, t), (t, s)):
         folder = f"{key}_{other}"
@@ -266,8 +286,10 @@ def load_disencdr_amazon(
         partner = f"{other}_{key}"
         if n_items == _DISENCDR_ITEMS[partner] and n_items != _DISENCDR_ITEMS[folder]:
             raise ValueError(
-                f"{base / folder} has {_fmt(n_items)} items, the documented count of {partner}/ "
-                f"({DISENCDR_DOMAINS[other]}), not of {folder}/ ({_fmt(_DISENCDR_ITEMS[folder])}, "
+                f"{base / folder} has {fmt_count(n_items)} items, the documented count of "
+                f"{partner}/ "
+                f"({DISENCDR_DOMAINS[other]}), not of {folder}/ "
+                f"({fmt_count(_DISENCDR_ITEMS[folder])}, "
                 f"{DISENCDR_DOMAINS[key]}): the two folders look swapped"
             )
         doms[key] = inter
@@ -437,7 +459,11 @@ def load_cdrib_amazon_coldstart(
         raise ValueError(
             f"CDRIB has no {s}/{t} pair; pairs: {', '.join('/'.join(p) for p in CDRIB_PAIRS)}"
         )
-    base = _folder(root, "cdrib_amazon_coldstart")
+    return _cdrib_pair(_folder(root, "cdrib_amazon_coldstart"), s, t)
+
+
+def _cdrib_pair(base: Path, s: str, t: str) -> CrossDomainData:
+    """Read CDRIB pair ``s`` -> ``t`` (domain keys) from the dataset folder ``base``."""
     raw: dict[str, dict[str, pd.DataFrame]] = {}
     for key, other in ((s, t), (t, s)):
         d = base / f"{key}_{other}"
@@ -453,9 +479,9 @@ def load_cdrib_amazon_coldstart(
         n_items = int(raw[key]["train"][1].nunique())
         if n_items == _CDRIB_TRAIN_ITEMS[partner] and n_items != _CDRIB_TRAIN_ITEMS[name]:
             raise ValueError(
-                f"{folder / 'train.txt'} has {_fmt(n_items)} items, the documented count of "
+                f"{folder / 'train.txt'} has {fmt_count(n_items)} items, the documented count of "
                 f"{partner}/ ({CDRIB_DOMAINS[other]}), not of {name}/ "
-                f"({_fmt(_CDRIB_TRAIN_ITEMS[name])}, {CDRIB_DOMAINS[key]}): "
+                f"({fmt_count(_CDRIB_TRAIN_ITEMS[name])}, {CDRIB_DOMAINS[key]}): "
                 "the folders look swapped"
             )
         train_users = set(raw[key]["train"][0])
@@ -466,21 +492,24 @@ def load_cdrib_amazon_coldstart(
             warm = df[0].isin(train_users)
             if warm.any():
                 raise ValueError(
-                    f"{folder / (part + '.txt')}: {_fmt(int(warm.sum()))} rows belong to users "
+                    f"{folder / (part + '.txt')}: {fmt_count(int(warm.sum()))} rows belong to "
+                    "users "
                     f"with training rows in {key}_{other}/, but CDRIB's {part} users are "
                     "cold-start users of this domain; the folders may be swapped"
                 )
             absent = ~df[0].isin(other_users)
             if absent.any():
                 raise ValueError(
-                    f"{folder / (part + '.txt')}: {_fmt(int(absent.sum()))} rows belong to users "
+                    f"{folder / (part + '.txt')}: {fmt_count(int(absent.sum()))} rows belong to "
+                    "users "
                     f"with no training rows in the other domain ({other}_{key}/), so they cannot "
                     "be cold-start users of a cross-domain pair"
                 )
             new_items = ~df[1].isin(train_items)
             if new_items.any():
                 raise ValueError(
-                    f"{folder / (part + '.txt')}: {_fmt(int(new_items.sum()))} rows have items "
+                    f"{folder / (part + '.txt')}: {fmt_count(int(new_items.sum()))} rows have "
+                    "items "
                     f"that are not in {key}_{other}/train.txt; the folders may be swapped"
                 )
         parts = [raw[key][p].assign(split=p) for p in ("train", "valid", "test")]
@@ -550,8 +579,8 @@ def _amazon5_category(base: Path, key: str) -> Interactions:
         unknown = pd.unique(idx[~pd.Series(idx).isin(table.keys()).to_numpy()])
         if len(unknown):
             raise ValueError(
-                f"{base / f'{key}_datamaps.json'}: {_fmt(len(unknown))} {what} indices of the "
-                f"sequence file are not in id2{what}, e.g. {_examples(unknown)}"
+                f"{base / f'{key}_datamaps.json'}: {fmt_count(len(unknown))} {what} indices of the "
+                f"sequence file are not in id2{what}, e.g. {fmt_examples(unknown)}"
             )
         if len(set(table.values())) != len(table):
             raise ValueError(
@@ -584,8 +613,9 @@ def _amazon5_items(base: Path, keys: Sequence[str]) -> pd.DataFrame:
         unknown = [i for i in raw if i not in id2item]
         if unknown:
             raise ValueError(
-                f"{base / f'{key}_item2attributes.json'}: {_fmt(len(unknown))} item indices are "
-                f"not in id2item, e.g. {_examples(unknown)}"
+                f"{base / f'{key}_item2attributes.json'}: {fmt_count(len(unknown))} item indices "
+                "are "
+                f"not in id2item, e.g. {fmt_examples(unknown)}"
             )
         for idx in sorted(id2item, key=int):
             attrs.setdefault(id2item[idx], []).extend(f"{key}:{a}" for a in raw.get(idx, []))
@@ -605,9 +635,10 @@ def load_amazon2014_5core(
     Users are raw reviewer ids, so the users shared between categories are
     real shared customers (Beauty & Sports 1,625, Beauty & Toys 2,073,
     Sports & Toys 1,734).  Items are ASINs.  Rows are in each user's
-    chronological order (there are no timestamp values): use
-    ``leave_last_out(..., order="row")``; S3-Rec's protocol is the last item
-    for test and the one before for validation.
+    chronological order (there are no timestamp values), so
+    :func:`~xcat.data.splits.leave_last_out` holds out by file order (its
+    default ``order="auto"`` does so without timestamps); S3-Rec's protocol
+    is the last item for test and the one before for validation.
 
     Parameters
     ----------
@@ -635,11 +666,15 @@ def load_amazon2014_5core(
         If a category is unknown or both source and target, or the index
         files do not match the sequence files.
     """
-    src = [_key(x, AMAZON5_DOMAINS, "source") for x in _as_list(source)]
+    src = [_key(x, AMAZON5_DOMAINS, "source") for x in as_list(source)]
     tgt = _key(target, AMAZON5_DOMAINS, "target")
     if tgt in src:
         raise ValueError(f"category {tgt!r} is both source and target")
-    base = _folder(root, "amazon2014_5core_beauty_sports_toys")
+    return _amazon5_pair(_folder(root, "amazon2014_5core_beauty_sports_toys"), src, tgt)
+
+
+def _amazon5_pair(base: Path, src: list[str], tgt: str) -> CrossDomainData:
+    """Read 5-core categories ``src`` -> ``tgt`` (keys) from the dataset folder ``base``."""
     parts = {k: _amazon5_category(base, k) for k in dict.fromkeys([*src, tgt])}
     source_data = pd.concat([parts[k].data for k in src], ignore_index=True)
     return CrossDomainData(
@@ -689,7 +724,11 @@ def load_unisrec_scientific(*, root: str | Path | None = None) -> Interactions:
         If a sample disagrees with the rebuilt sequences or an index is
         missing from the index files.
     """
-    base = _folder(root, "unisrec_amazon2018_scientific")
+    return _unisrec(_folder(root, "unisrec_amazon2018_scientific"))
+
+
+def _unisrec(base: Path) -> Interactions:
+    """Read UniSRec's Scientific files from the dataset folder ``base``."""
 
     def inter(part: str) -> pd.DataFrame:
         df = pd.read_csv(
@@ -735,7 +774,9 @@ def load_unisrec_scientific(*, root: str | Path | None = None) -> Interactions:
                     bad += 1
         seqs[u] = seq
     if bad:
-        raise ValueError(f"{base}: {_fmt(bad)} samples disagree with the rebuilt user sequences")
+        raise ValueError(
+            f"{base}: {fmt_count(bad)} samples disagree with the rebuilt user sequences"
+        )
     users = np.concatenate([np.full(len(s), u, dtype=object) for u, s in seqs.items()])
     items = np.concatenate([np.asarray(s, dtype=object) for s in seqs.values()])
     lens = np.array([len(s) for s in seqs.values()])
@@ -757,7 +798,7 @@ def load_unisrec_scientific(*, root: str | Path | None = None) -> Interactions:
         unknown = ~pd.Series(idx).isin(table.index)
         if unknown.any():
             raise ValueError(
-                f"{base}: {_fmt(int(unknown.sum()))} {what} indices are not in "
+                f"{base}: {fmt_count(int(unknown.sum()))} {what} indices are not in "
                 f"Scientific.{what}2index"
             )
     text = pd.read_csv(
@@ -793,9 +834,10 @@ def load_douban_book_music(
 
     Users share one id space across both files (1,566 overlapping users).
     Ratings 1-5, no timestamps and no published split file: GA-DTCDR holds
-    out each user's last rating in file order (``leave_last_out(...,
-    order="row")``) and ranks it against 99 random negatives (HR@10,
-    NDCG@10).  Not product categories, but two content domains.
+    out each user's last rating in file order (``leave_last_out``, which
+    uses file order without timestamps) and ranks it against 99 random
+    negatives (HR@10, NDCG@10).  Not product categories, but two content
+    domains.
 
     Parameters
     ----------
@@ -813,7 +855,11 @@ def load_douban_book_music(
     t = _key(target, DOUBAN_DOMAINS, "target")
     if s == t:
         raise ValueError(f"source and target are both {s!r}")
-    base = _folder(root, "gadtcdr_douban_book_music")
+    return _douban_pair(_folder(root, "gadtcdr_douban_book_music"), s, t)
+
+
+def _douban_pair(base: Path, s: str, t: str) -> CrossDomainData:
+    """Read Douban ``s`` -> ``t`` (``"book"``/``"music"``) from the dataset folder ``base``."""
     doms = {}
     for key in (s, t):
         df = _read_ints(base / f"douban_{key}_ratings.dat", 3)
@@ -842,7 +888,7 @@ def load_taobao_userbehavior_head(
     A format fixture of a real category-id e-commerce log (43 users, 567
     categories, behaviours ``pv``/``cart``/``fav``/``buy`` with epoch
     timestamps), far too small for benchmarking.  For the full file use
-    :func:`xcat.data.readers.read_taobao_userbehavior` and
+    :func:`xcat.data.io.taobao.read_taobao_userbehavior` and
     :func:`xcat.data.domains.select_domains`.
 
     Parameters
@@ -871,69 +917,299 @@ def load_taobao_userbehavior_head(
 
 # --------------------------------------------------------------------------- whole folders
 
+# What load_dataset_folder returns: a name and the data, per pair or table.
+_Loaded = list[tuple[str, "CrossDomainData | Interactions"]]
 
-def _taobao_all(d: Path) -> list[tuple[str, CrossDomainData | Interactions]]:
+#: Datasets with one folder per domain of a pair (``A_B/`` holds domain A) and
+#: the names of those pair folders.
+PAIR_FOLDERS: dict[str, tuple[str, ...]] = {
+    "disencdr_amazon": tuple(_DISENCDR_ITEMS),
+    "cdrib_amazon_coldstart": tuple(_CDRIB_TRAIN_ITEMS),
+}
+_PAIR_FILES: dict[str, tuple[str, ...]] = {
+    "disencdr_amazon": ("train.txt", "test.txt", "test_original.txt"),
+    "cdrib_amazon_coldstart": ("train.txt", "valid.txt", "test.txt"),
+}
+_PAIRS = {"disencdr_amazon": DISENCDR_PAIRS, "cdrib_amazon_coldstart": CDRIB_PAIRS}
+
+
+def _has_files(d: Path, names: Sequence[str]) -> bool:
+    return all((d / n).is_file() for n in names)
+
+
+def _read_pair_folder(dataset: str, base: Path, folder: str) -> tuple[str, CrossDomainData]:
+    """Read the direction that pair folder ``folder`` (``A_B``) of ``dataset`` stands for.
+
+    The name of the returned pair is ``<dataset>/<folder>``: DisenCDR's
+    ``A_B`` is A -> B (the loader's naming), CDRIB's ``A_B`` is B -> A (its
+    valid/test files are A's cold-start users, so A is the target).
+    """
+    a, b = folder.split("_")
+    if dataset == "disencdr_amazon":
+        data = _disencdr_pair(base, a, b)
+    else:
+        data = _cdrib_pair(base, b, a)
+    return data.name, data
+
+
+def _pair_dataset_all(dataset: str, d: Path) -> _Loaded:
+    """Every pair of a per-domain-folder dataset whose two folders are in ``d``."""
+    out: _Loaded = []
+    for a, b in _PAIRS[dataset]:
+        here = [f for f in (f"{a}_{b}", f"{b}_{a}") if (d / f).is_dir()]
+        if len(here) == 1:
+            missing = f"{b}_{a}" if here[0] == f"{a}_{b}" else f"{a}_{b}"
+            raise FileNotFoundError(
+                f"{d / here[0]} has no partner folder {d / missing}: a pair needs both domains"
+            )
+        if here:
+            out.append(_read_pair_folder(dataset, d, f"{a}_{b}"))
+    if not out:
+        raise FileNotFoundError(
+            f"{d}: none of the pair folders of {dataset} ({', '.join(PAIR_FOLDERS[dataset])})"
+        )
+    return out
+
+
+def _taobao_all(d: Path) -> _Loaded:
     return [("taobao_userbehavior_head", read_taobao_userbehavior(d / "UserBehavior_head.csv"))]
 
 
-def _amazon5_all(d: Path) -> list[tuple[str, CrossDomainData | Interactions]]:
-    keys = list(AMAZON5_DOMAINS)
+def _amazon5_all(d: Path) -> _Loaded:
+    # every category the folder holds (the shared folder: all three)
+    keys = [k for k in AMAZON5_DOMAINS if (d / f"{k}_sequential_data.txt").is_file()] or list(
+        AMAZON5_DOMAINS
+    )
     data = pd.concat([_amazon5_category(d, k).data for k in keys], ignore_index=True)
+    which = "all categories" if len(keys) == len(AMAZON5_DOMAINS) else "+".join(keys)
     return [
         (
-            "amazon2014_5core (all categories)",
+            f"amazon2014_5core ({which})",
             Interactions(data, items=_amazon5_items(d, keys), copy=False),
         )
     ]
 
 
-def _douban_all(d: Path) -> list[tuple[str, CrossDomainData | Interactions]]:
-    return [("gadtcdr_douban", load_douban_book_music(root=d.parent))]
+def _douban_all(d: Path) -> _Loaded:
+    return [("gadtcdr_douban", _douban_pair(d, "book", "music"))]
 
 
-_FOLDERS: dict[str, Callable[[Path], list[tuple[str, CrossDomainData | Interactions]]]] = {
-    "disencdr_amazon": lambda d: [
-        (f"disencdr_amazon/{a}_{b}", load_disencdr_amazon(a, b, root=d.parent))
-        for a, b in DISENCDR_PAIRS
-    ],
-    "cdrib_amazon_coldstart": lambda d: [
-        (f"cdrib_amazon_coldstart/{a}_{b}", load_cdrib_amazon_coldstart(b, a, root=d.parent))
-        for a, b in CDRIB_PAIRS
-    ],
+_FOLDERS: dict[str, Callable[[Path], _Loaded]] = {
+    "disencdr_amazon": lambda d: _pair_dataset_all("disencdr_amazon", d),
+    "cdrib_amazon_coldstart": lambda d: _pair_dataset_all("cdrib_amazon_coldstart", d),
     "amazon2014_5core_beauty_sports_toys": _amazon5_all,
-    "unisrec_amazon2018_scientific": lambda d: [
-        ("unisrec_amazon2018_scientific", load_unisrec_scientific(root=d.parent))
-    ],
+    "unisrec_amazon2018_scientific": lambda d: [("unisrec_amazon2018_scientific", _unisrec(d))],
     "gadtcdr_douban_book_music": _douban_all,
     "taobao_userbehavior_head": _taobao_all,
 }
 
 
+def _looks_like(d: Path) -> str | None:
+    """Return the dataset whose files a folder of another name holds (a copy, a renamed one)."""
+    for dataset, folders in PAIR_FOLDERS.items():
+        if any(_has_files(d / f, _PAIR_FILES[dataset]) for f in folders):
+            return dataset
+    if any((d / f"{k}_sequential_data.txt").is_file() for k in AMAZON5_DOMAINS):
+        return "amazon2014_5core_beauty_sports_toys"
+    if (d / "Scientific.train.inter").is_file():
+        return "unisrec_amazon2018_scientific"
+    if _has_files(d, [f"douban_{k}_ratings.dat" for k in DOUBAN_DOMAINS]):
+        return "gadtcdr_douban_book_music"
+    if (d / "UserBehavior_head.csv").is_file():
+        return "taobao_userbehavior_head"
+    return None
+
+
 def load_dataset_folder(path: str | Path) -> list[tuple[str, CrossDomainData | Interactions]]:
-    """Every domain pair (or table) of one dataset folder, for summaries.
+    """Every domain pair (or table) of one dataset folder, or the pair of one pair folder.
+
+    Accepted, in this order:
+
+    1. a dataset folder of the shared data directory, by name (e.g.
+       ``.../disencdr_amazon``): every pair or table it holds;
+    2. a *pair folder* inside the DisenCDR or CDRIB folder (e.g.
+       ``.../disencdr_amazon/cloth_sport``), recognised by its name and files
+       with its partner folder next to it: the one pair that bears the
+       folder's name, the same data as ``load("disencdr:cloth:sport")``.
+       DisenCDR's ``A_B/`` gives A -> B, CDRIB's ``A_B/`` gives B -> A
+       (named ``cdrib_amazon_coldstart/A_B``: its valid/test users are
+       cold-start users of A, the target);
+    3. a folder of another name holding the files of one of the datasets
+       (a copy or a renamed folder), read as in 1.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        A dataset folder of the shared data directory, e.g.
-        ``.../disencdr_amazon``.
+        The folder.
 
     Returns
     -------
     list of (str, CrossDomainData or Interactions)
-        A name and the data for each pair (DisenCDR: 4 pairs, CDRIB: 2) or
-        the whole table (5-core: all three categories; Taobao; Scientific).
+        A name and the data for each pair (DisenCDR: 4 pairs, CDRIB: 2, a
+        pair folder: 1) or the whole table (5-core: every category of the
+        folder; Taobao; Scientific).  A pair's name is its
+        :attr:`CrossDomainData.name`.
 
     Raises
     ------
     ValueError
-        If the folder is not one of the known datasets.
+        If the folder is none of these (``bitgcf_elec_cell_negatives`` holds
+        test negatives, not interactions).
+    FileNotFoundError
+        If a pair folder's partner folder is missing, or a file is.
     """
     d = Path(path).resolve()
+    if not d.is_dir():
+        raise ValueError(f"{d} is not a folder")
     loader = _FOLDERS.get(d.name)
-    if loader is None:
-        raise ValueError(
-            f"{d.name!r} is not a known dataset folder; known: {', '.join(sorted(_FOLDERS))} "
-            "(bitgcf_elec_cell_negatives holds test negatives, not interactions)"
-        )
-    return loader(d)
+    if loader is not None:
+        return loader(d)
+    for dataset, folders in PAIR_FOLDERS.items():
+        if d.name in folders and _has_files(d, _PAIR_FILES[dataset]):
+            a, b = d.name.split("_")
+            partner = d.parent / f"{b}_{a}"
+            if not partner.is_dir():
+                raise FileNotFoundError(
+                    f"{d} is a pair folder of {dataset} (domain {a}) but its partner folder "
+                    f"{partner} (domain {b}) is missing: a pair needs both domains"
+                )
+            return [_read_pair_folder(dataset, d.parent, d.name)]
+    like = _looks_like(d)
+    if like is not None:
+        return _FOLDERS[like](d)
+    pair_examples = ", ".join(f"{k}/{v[0]}" for k, v in PAIR_FOLDERS.items())
+    raise ValueError(
+        f"{d.name!r} is not a known dataset folder; known: {', '.join(sorted(_FOLDERS))}, "
+        f"their pair folders ({pair_examples}, ...), or a folder with the files of one of "
+        "them (bitgcf_elec_cell_negatives holds test negatives, not interactions)"
+    )
+
+
+# --------------------------------------------------------------------------- registry
+
+
+class DatasetSpecError(ValueError):
+    """A dataset spec (``amazon5:beauty:toys``, a path, ...) that :func:`load` cannot parse.
+
+    Errors of the loaders themselves (an unknown domain, a broken file) are
+    plain ``ValueError``; the CLI reports this one as a bad ``--data`` value.
+    """
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A cross-domain dataset of the shared data directory, loaded by ``NAME:SOURCE:TARGET``.
+
+    Attributes
+    ----------
+    name : str
+        The spec prefix, e.g. ``"cdrib"``.
+    loader : callable
+        ``loader(source, target, *, root=None) -> CrossDomainData``.
+    description : str
+        The dataset and its domain keys, for people.
+    domains : dict of str to str
+        Domain keys and the category names they stand for.
+    multi_source : bool, default False
+        Whether ``SOURCE`` may join several domains with ``+`` (``beauty+sports``).
+    """
+
+    name: str
+    loader: Callable[..., CrossDomainData]
+    description: str
+    domains: dict[str, str]
+    multi_source: bool = False
+
+
+#: The spec of the built-in synthetic generator (:func:`xcat.data.synthetic.make_cross_category`).
+SYNTHETIC = "synthetic"
+
+#: The datasets ``load("NAME:SOURCE:TARGET")`` knows, by name.
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset(
+            "amazon5",
+            load_amazon2014_5core,
+            "Amazon 2014 5-core; beauty, sports, toys (several sources joined with +)",
+            AMAZON5_DOMAINS,
+            multi_source=True,
+        ),
+        Dataset(
+            "cdrib",
+            load_cdrib_amazon_coldstart,
+            "CDRIB cold-start pairs; video/game, sport/cloth",
+            CDRIB_DOMAINS,
+        ),
+        Dataset(
+            "disencdr",
+            load_disencdr_amazon,
+            "DisenCDR pairs; sport/cloth, electronic/phone, sport/phone, electronic/cloth",
+            DISENCDR_DOMAINS,
+        ),
+        Dataset("douban", load_douban_book_music, "Douban; book/music", DOUBAN_DOMAINS),
+    )
+}
+
+#: Every spec name ``load`` knows besides paths: the synthetic default and the datasets.
+DATASET_NAMES: tuple[str, ...] = (SYNTHETIC, *DATASETS)
+
+#: One line describing the specs, for help texts and error messages.
+SPEC_HELP = " | ".join([SYNTHETIC, *(f"{name}:SRC:TGT" for name in DATASETS), "PATH"])
+
+
+def reads_data_dir(spec: str) -> bool:
+    """Whether a spec names a dataset of the shared data directory (``NAME:SOURCE:TARGET``)."""
+    return spec.partition(":")[0] in DATASETS
+
+
+def load(spec: str, data_dir: str | Path | None = None, *, seed: int = 0) -> CrossDomainData:
+    """Load the source and target domains a dataset spec names.
+
+    Parameters
+    ----------
+    spec : str
+        ``"synthetic"`` (the built-in generator), ``"NAME:SOURCE:TARGET"``
+        with a name of :data:`DATASETS` (e.g. ``"cdrib:video:game"``,
+        ``"amazon5:beauty+sports:toys"``), or the path of a folder
+        :func:`load_dataset_folder` reads: a dataset folder (its first
+        source/target pair) or a pair folder (e.g.
+        ``.../disencdr_amazon/cloth_sport``: that pair).
+    data_dir : str or pathlib.Path, optional
+        Data directory of the named datasets (see :func:`data_dir`).
+    seed : int, default 0
+        Seed of the synthetic generator; the other specs ignore it.
+
+    Returns
+    -------
+    CrossDomainData
+
+    Raises
+    ------
+    DatasetSpecError
+        If ``NAME:SOURCE:TARGET`` lacks a part, the spec is neither a known
+        dataset nor an existing path (the message lists the specs), or the
+        folder holds no source/target pair.
+    ValueError
+        If the loader rejects the domains or the files, or the path is not a
+        known dataset folder.
+    FileNotFoundError
+        If the data directory or a dataset folder does not exist.
+    """
+    if spec == SYNTHETIC:
+        return make_cross_category(seed=seed)
+    name, _, rest = spec.partition(":")
+    if name in DATASETS:
+        dataset = DATASETS[name]
+        parts = rest.split(":")
+        if len(parts) != 2 or not all(parts):
+            raise DatasetSpecError(f"expected {name}:SOURCE:TARGET, got {spec!r}")
+        source = parts[0].split("+") if dataset.multi_source and "+" in parts[0] else parts[0]
+        return dataset.loader(source, parts[1], root=data_dir)
+    path = Path(spec)
+    if not path.exists():
+        raise DatasetSpecError(f"{spec!r} is neither a known dataset nor a path ({SPEC_HELP})")
+    found = [d for _, d in load_dataset_folder(path) if isinstance(d, CrossDomainData)]
+    if not found:
+        raise DatasetSpecError(f"{spec}: no source/target pair found there")
+    return found[0]

@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from xcat.data.interactions import (
-    USER,
-    Interactions,
-    RemovalReport,
-    _as_list,
-    _fmt,
-)
+from xcat.data.interactions import Interactions
+from xcat.data.messages import fmt_count
+from xcat.data.report import RemovalReport
+from xcat.data.schema import USER, as_list
 
 
 def _domain_name(categories: Sequence[Hashable]) -> str:
@@ -65,8 +62,8 @@ class CrossDomainData:
         if len(self.overlap_users()) == 0:
             raise ValueError(
                 f"no user appears in both the source domain ({self._label('source')}, "
-                f"{_fmt(self.source.n_users)} users) and the target domain "
-                f"({self._label('target')}, {_fmt(self.target.n_users)} users); "
+                f"{fmt_count(self.source.n_users)} users) and the target domain "
+                f"({self._label('target')}, {fmt_count(self.target.n_users)} users); "
                 "cross-domain transfer needs overlapping users with the same raw user id"
             )
 
@@ -166,8 +163,8 @@ def select_domains(
     Item ids are kept as they are; if one item id occurs in both domains
     (rare on Amazon, where a product has one category), it is the same item.
     """
-    src = _as_list(source)
-    tgt = _as_list(target)
+    src = as_list(source)
+    tgt = as_list(target)
     if not src:
         raise ValueError("source: give at least one category")
     if not tgt:
@@ -186,7 +183,7 @@ def select_domains(
                 "keep overlapping users",
                 len(dom),
                 int(mask.sum()),
-                f"users with interactions in both domains ({_fmt(len(shared))} users)",
+                f"users with interactions in both domains ({fmt_count(len(shared))} users)",
             )
             out.append(dom._derive(dom.data.loc[mask].reset_index(drop=True), rep))
         s, t = out

@@ -1,4 +1,4 @@
-"""The interaction table, raw-id maps and the removal report.
+"""The interaction table (:class:`Interactions`) and cleaning.
 
 An :class:`Interactions` object holds one row per user event with the canonical
 columns below, plus an optional item table and user table:
@@ -15,503 +15,49 @@ column         meaning                                         required
 ``split``      a benchmark's own split label (``"train"``..)   no
 =============  ==============================================  ========
 
-Other columns are allowed and kept unchanged.  Nothing in this module removes a
-row unless asked to; every removal is recorded in a :class:`RemovalReport`.
+Other columns are allowed and kept unchanged (:mod:`xcat.data.schema`).  Nothing
+in this module removes a row unless asked to; every removal is recorded in a
+:class:`~xcat.data.report.RemovalReport`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import warnings
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-logger = logging.getLogger("xcat.data")
-
-USER = "user"
-ITEM = "item"
-CATEGORY = "category"
-RATING = "rating"
-EVENT = "event"
-TIMESTAMP = "timestamp"
-SPLIT = "split"
-
-#: Columns every :class:`Interactions` table has.
-REQUIRED_COLUMNS: tuple[str, ...] = (USER, ITEM, CATEGORY)
-#: Columns with a fixed meaning that a table may have.
-OPTIONAL_COLUMNS: tuple[str, ...] = (RATING, EVENT, TIMESTAMP, SPLIT)
-ID_COLUMNS: tuple[str, ...] = (USER, ITEM, CATEGORY)
-
-_FORMAT_VERSION = 1
-_INT64_MAX = np.iinfo(np.int64).max
-
-
-class UnknownIdWarning(UserWarning):
-    """Ids that an :class:`IdMap` does not know were looked up (they map to -1)."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _fmt(n: int) -> str:
-    return f"{n:,}"
-
-
-def _examples(values: Iterable[Any], limit: int = 5) -> str:
-    shown = [
-        repr(v.item() if isinstance(v, np.generic) else v)
-        for _, v in zip(range(limit), values, strict=False)
-    ]
-    return ", ".join(shown)
-
-
-def _positions(mask: np.ndarray, limit: int = 5) -> str:
-    pos = np.flatnonzero(mask)[:limit]
-    more = ", ..." if mask.sum() > limit else ""
-    return ", ".join(str(p) for p in pos) + more
-
-
-def _id_kind(values: pd.Series | pd.Index | np.ndarray, what: str) -> Literal["int", "str"]:
-    """Return ``"int"`` or ``"str"`` for an id column, or raise ValueError."""
-    values = pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values
-    dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        raise ValueError(f"{what} has boolean dtype; ids must be integers or strings")
-    if pd.api.types.is_integer_dtype(dtype):
-        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and values.isna().any():
-            n = int(values.isna().sum())
-            raise ValueError(f"{what} has {_fmt(n)} null values")
-        return "int"
-    if pd.api.types.is_float_dtype(dtype):
-        raise ValueError(
-            f"{what} has float dtype ({dtype}); ids must be integers or strings. "
-            "If the values are whole numbers, convert them with .astype('int64') first"
-        )
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in ("string", "empty"):
-        return "str"
-    if kind == "integer":
-        return "int"
-    types = pd.Series([type(v).__name__ for v in values.dropna()]).value_counts()
-    raise ValueError(
-        f"{what} mixes value types "
-        f"({', '.join(f'{t}: {_fmt(int(c))} rows' for t, c in types.items())}); "
-        "ids must be all integers or all strings"
-    )
-
-
-# --------------------------------------------------------------------------- report
-
-
-@dataclass(frozen=True)
-class RemovalStep:
-    """One data-changing step of a load and how many rows it removed.
-
-    Attributes
-    ----------
-    step : str
-        Short name of the step (``"drop duplicates"``, ``"k-core"``...).
-    rows_before, rows_after : int
-        Row counts before and after the step.  ``rows_after > rows_before``
-        only for steps that add rows (MovieLens ``genres="explode"``).
-    detail : str
-        Human-readable parameters of the step.
-    """
-
-    step: str
-    rows_before: int
-    rows_after: int
-    detail: str = ""
-
-    @property
-    def rows_removed(self) -> int:
-        """Rows removed by this step (negative if the step added rows)."""
-        return self.rows_before - self.rows_after
-
-
-@dataclass(frozen=True)
-class RemovalReport:
-    """Ordered record of every step that removed (or added) rows during a load.
-
-    An empty report means no row was removed.  Reports are immutable;
-    :meth:`add` returns a new report.
-
-    Attributes
-    ----------
-    steps : tuple of RemovalStep
-        The steps in the order they were applied.
-    """
-
-    steps: tuple[RemovalStep, ...] = ()
-
-    def add(self, step: str, rows_before: int, rows_after: int, detail: str = "") -> RemovalReport:
-        """Return a new report with one more step (also logged at INFO level).
-
-        Parameters
-        ----------
-        step : str
-            Name of the step.
-        rows_before, rows_after : int
-            Row counts before and after the step.
-        detail : str, default ""
-            Parameters of the step, for people.
-
-        Returns
-        -------
-        RemovalReport
-        """
-        s = RemovalStep(step, int(rows_before), int(rows_after), detail)
-        logger.info(
-            "%s: %s -> %s rows (%s removed)%s",
-            step,
-            _fmt(s.rows_before),
-            _fmt(s.rows_after),
-            _fmt(s.rows_removed),
-            f"; {detail}" if detail else "",
-        )
-        return RemovalReport((*self.steps, s))
-
-    def extend(self, other: RemovalReport, prefix: str = "") -> RemovalReport:
-        """Return a report with the steps of ``other`` appended (names prefixed)."""
-        extra = tuple(
-            RemovalStep(prefix + s.step, s.rows_before, s.rows_after, s.detail) for s in other.steps
-        )
-        return RemovalReport((*self.steps, *extra))
-
-    @property
-    def total_removed(self) -> int:
-        """Sum of :attr:`RemovalStep.rows_removed` over all steps."""
-        return sum(s.rows_removed for s in self.steps)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return the report as a table.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``step``, ``rows_before``, ``rows_removed``, ``rows_after``,
-            ``detail``; one row per step (zero rows if nothing was removed).
-        """
-        return pd.DataFrame(
-            {
-                "step": [s.step for s in self.steps],
-                "rows_before": [s.rows_before for s in self.steps],
-                "rows_removed": [s.rows_removed for s in self.steps],
-                "rows_after": [s.rows_after for s in self.steps],
-                "detail": [s.detail for s in self.steps],
-            }
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, read back by :meth:`from_dict`."""
-        return {"steps": [s.__dict__.copy() for s in self.steps]}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RemovalReport:
-        """Inverse of :meth:`to_dict`."""
-        return cls(tuple(RemovalStep(**s) for s in d.get("steps", [])))
-
-    def __str__(self) -> str:
-        if not self.steps:
-            return "no rows removed"
-        lines = []
-        for s in self.steps:
-            verb = "removed" if s.rows_removed >= 0 else "added"
-            lines.append(
-                f"{s.step}: {_fmt(abs(s.rows_removed))} rows {verb} "
-                f"({_fmt(s.rows_before)} -> {_fmt(s.rows_after)})"
-                + (f"; {s.detail}" if s.detail else "")
-            )
-        return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- id map
-
-
-class IdMap:
-    """Map between raw ids (strings or integers) and dense row numbers ``0..n-1``.
-
-    The map is fixed at construction: the raw id at position ``i`` gets row
-    number ``i``.  :meth:`from_values` builds it in order of first appearance,
-    so the same input always gives the same map.  Save it with a trained model
-    (:meth:`save`, :meth:`load`) to encode new data the same way; ids the map
-    does not know become ``-1`` and are reported with an
-    :class:`UnknownIdWarning` instead of raising.
-
-    Parameters
-    ----------
-    ids : array-like
-        Unique raw ids, all integers or all strings, no nulls.
-    name : str, default "id"
-        What the ids are (``"user"``, ``"item"``); used in messages.
-
-    Raises
-    ------
-    ValueError
-        If ``ids`` has nulls, duplicates, floats or mixed types.
-    """
-
-    def __init__(self, ids: Sequence[Hashable] | np.ndarray | pd.Index, *, name: str = "id"):
-        values = pd.Series(list(ids) if not hasattr(ids, "dtype") else ids, copy=False)
-        if values.isna().any():
-            raise ValueError(f"{name} ids contain {_fmt(int(values.isna().sum()))} null values")
-        self._kind = _id_kind(values, f"{name} ids")
-        dtype = np.int64 if self._kind == "int" else object
-        index = pd.Index(values.to_numpy(), dtype=dtype, name=name)
-        if not index.is_unique:
-            dup = index[index.duplicated()].unique()
-            raise ValueError(
-                f"{name} ids contain {_fmt(len(dup))} duplicated values, e.g. {_examples(dup)}"
-            )
-        self._index = index
-        self.name = name
-
-    @classmethod
-    def from_values(cls, values: Iterable[Hashable], *, name: str = "id") -> IdMap:
-        """Build a map from (possibly repeated) ids, in order of first appearance.
-
-        Parameters
-        ----------
-        values : array-like
-            Raw ids, e.g. ``interactions.data["user"]``.
-        name : str, default "id"
-            What the ids are.
-
-        Returns
-        -------
-        IdMap
-        """
-        series = values if isinstance(values, pd.Series) else pd.Series(list(values))
-        return cls(pd.unique(series), name=name)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def __repr__(self) -> str:
-        return f"IdMap(name={self.name!r}, n={len(self):,}, kind={self._kind!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, IdMap):
-            return NotImplemented
-        return self._kind == other._kind and self._index.equals(other._index)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @property
-    def ids(self) -> pd.Index:
-        """The raw ids; position ``i`` holds the id of row number ``i``."""
-        return self._index
-
-    @property
-    def kind(self) -> Literal["int", "str"]:
-        """Whether the raw ids are integers or strings."""
-        return self._kind  # type: ignore[return-value]
-
-    def __contains__(self, value: Hashable) -> bool:
-        return value in self._index
-
-    def _sequence(self, values: Iterable[Hashable], arg: str) -> Any:
-        """``values`` as an array-like of ids; a single str/bytes is rejected."""
-        if isinstance(values, (str, bytes)):
-            raise ValueError(
-                f"{arg} must be a sequence of ids, got the single string {values!r}; "
-                f"to look up one id pass a list: [{values!r}]"
-            )
-        if isinstance(values, (pd.Series, pd.Index, np.ndarray)):
-            return values
-        return list(values)
-
-    def parse(self, values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-        """Raw values (e.g. text read from a file) in this map's id type, value by value.
-
-        Text stays as given (no stripping). For an integer map, integer text
-        and whole floats are parsed exactly (never through float64 above
-        2**53).
-
-        Returns
-        -------
-        (pandas.Series, numpy.ndarray of bool)
-            The ids (with a RangeIndex) and a mask of the values that are
-            missing, blank or, for an integer map, not an int64 integer; their
-            ids are placeholders.
-        """
-        values = pd.Series(values).reset_index(drop=True)
-        if self._kind == "int":
-            if pd.api.types.is_integer_dtype(values) and not values.isna().any():
-                return values.astype(np.int64), np.zeros(len(values), dtype=bool)
-            if pd.api.types.is_float_dtype(values):  # integers next to nulls, as pandas reads them
-                num = values.to_numpy(dtype=np.float64)
-                ok = np.isfinite(num) & (num == np.floor(num)) & (np.abs(num) < 2.0**53)
-                return pd.Series(np.where(ok, num, 0).astype(np.int64)), ~ok
-            arr, not_integer, out_of_range = int64_from_text(values)
-            return pd.Series(arr), values.isna().to_numpy() | not_integer | out_of_range
-        text = values.astype("string")
-        bad = (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
-        return text.fillna("").astype(object), bad
-
-    def encode(
-        self, values: Iterable[Hashable], *, unknown: Literal["mark", "raise"] = "mark"
-    ) -> np.ndarray:
-        """Row numbers of raw ids.
-
-        Parameters
-        ----------
-        values : array-like of shape (n,)
-            Raw ids to look up.  A single string is rejected (it is not a
-            sequence of ids); pass ``[id]`` to look up one id.
-        unknown : {"mark", "raise"}, default "mark"
-            ``"mark"``: ids not in the map get ``-1`` and one
-            :class:`UnknownIdWarning` says how many there were.  ``"raise"``:
-            raise ``ValueError`` instead.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n,), dtype int64
-            Row numbers, ``-1`` for unknown ids.
-
-        Raises
-        ------
-        ValueError
-            If ``unknown`` is not "mark" or "raise" (checked before the
-            lookup), ``values`` is a single string, or with ``unknown="raise"``
-            if any id is unknown.
-        """
-        if unknown not in ("mark", "raise"):
-            raise ValueError(f"unknown must be 'mark' or 'raise', got {unknown!r}")
-        arr = self._sequence(values, "values")
-        codes = self._index.get_indexer(
-            pd.Index(arr, dtype=object if self._kind == "str" else None)
-        )
-        codes = np.asarray(codes, dtype=np.int64)
-        missing = codes < 0
-        n_missing = int(missing.sum())
-        if n_missing:
-            bad = pd.unique(np.asarray(arr, dtype=object)[missing])
-            msg = (
-                f"{_fmt(n_missing)} of {_fmt(len(codes))} {self.name} ids are not in the map "
-                f"({_fmt(len(bad))} distinct, e.g. {_examples(bad)})"
-            )
-            if unknown == "raise":
-                raise ValueError(msg)
-            warnings.warn(msg + "; they were encoded as -1", UnknownIdWarning, stacklevel=2)
-        return codes
-
-    def unknown(self, values: Iterable[Hashable]) -> np.ndarray:
-        """Distinct ids in ``values`` that the map does not know, in order of appearance.
-
-        Returns
-        -------
-        numpy.ndarray of shape (k,), dtype object
-
-        Raises
-        ------
-        ValueError
-            If ``values`` is a single string (pass ``[id]``).
-        """
-        seq = self._sequence(values, "values")
-        arr = np.asarray(seq if hasattr(seq, "__array__") else list(seq), dtype=object)
-        mask = self._index.get_indexer(pd.Index(arr, dtype=object)) < 0
-        return pd.unique(arr[mask])
-
-    def decode(self, codes: Iterable[int]) -> np.ndarray:
-        """Raw ids of row numbers.
-
-        Parameters
-        ----------
-        codes : array-like of int, shape (n,)
-            Row numbers ``0..len(self)-1``.  Floats are accepted only if they
-            are whole numbers; nothing is rounded or truncated.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n,)
-            ``int64`` for integer ids, ``object`` (str) otherwise.
-
-        Raises
-        ------
-        ValueError
-            If a code is not an integer, is negative (``-1`` marks ids that
-            :meth:`encode` did not know) or is ``>= len(self)``; the message
-            gives the count and examples.
-        """
-        if isinstance(codes, (str, bytes)):
-            raise ValueError(f"codes must be a sequence of integer row numbers, got {codes!r}")
-        raw = np.asarray(codes if hasattr(codes, "__array__") else list(codes))
-        if raw.dtype == bool:
-            raise ValueError("codes must be integer row numbers, got booleans")
-        if raw.size == 0:
-            c = raw.astype(np.int64)
-        elif np.issubdtype(raw.dtype, np.integer):
-            if np.issubdtype(raw.dtype, np.unsignedinteger) and raw.max() > _INT64_MAX:
-                c = None
-            else:
-                c = raw.astype(np.int64)
-        else:
-            num = pd.to_numeric(pd.Series(raw.ravel(), dtype=object), errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
-            whole = np.isfinite(num) & (num == np.round(num))
-            if not whole.all():
-                vals = raw.ravel()[~whole]
-                raise ValueError(
-                    f"{_fmt(int((~whole).sum()))} of {_fmt(raw.size)} {self.name} codes are not "
-                    f"integer row numbers (0..{len(self) - 1}), e.g. "
-                    f"{_examples(pd.unique(vals))}; codes are not rounded or truncated"
-                )
-            c = num.reshape(raw.shape)
-        n = len(self)
-        bad = (c < 0) | (c >= n) if c is not None else np.ones(raw.shape, dtype=bool)
-        if bad.any():
-            vals = (raw if c is None else c)[bad]
-            hint = "; -1 marks ids that encode() did not know" if (vals == -1).any() else ""
-            raise ValueError(
-                f"{_fmt(int(bad.sum()))} {self.name} row numbers are outside 0..{n - 1} "
-                f"({_fmt(int(bad.sum()))} of {_fmt(raw.size)} codes; the map has {_fmt(n)} ids), "
-                f"e.g. {_examples(pd.unique(np.asarray(vals).ravel()))}{hint}"
-            )
-        return self._index.to_numpy()[np.asarray(c, dtype=np.int64)]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, read back by :meth:`from_dict`."""
-        ids = self._index.to_numpy()
-        return {
-            "format": "xcat.IdMap",
-            "version": _FORMAT_VERSION,
-            "name": self.name,
-            "kind": self._kind,
-            "ids": [int(v) for v in ids] if self._kind == "int" else [str(v) for v in ids],
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> IdMap:
-        """Inverse of :meth:`to_dict`.
-
-        Raises
-        ------
-        ValueError
-            If ``d`` is not a saved IdMap.
-        """
-        if d.get("format") != "xcat.IdMap":
-            raise ValueError("not a saved xcat IdMap (missing 'format': 'xcat.IdMap')")
-        ids = d["ids"]
-        if d["kind"] == "int":
-            return cls(np.asarray(ids, dtype=np.int64), name=d["name"])
-        return cls(np.asarray(ids, dtype=object), name=d["name"])
-
-    def save(self, path: str | Path) -> None:
-        """Write the map to a JSON file."""
-        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> IdMap:
-        """Read a map written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+from xcat.data.idmap import IdMap
+from xcat.data.messages import fmt_count, fmt_examples, fmt_positions
+from xcat.data.parse import (
+    check_k_core,
+    check_options,
+    parse_ids,
+    parse_ratings,
+    parse_timestamps,
+    whole_floats_to_int,
+)
+from xcat.data.report import RemovalReport
+from xcat.data.schema import (
+    CATEGORY,
+    EVENT,
+    FORMAT_VERSION,
+    ID_COLUMNS,
+    ITEM,
+    OPTIONAL_COLUMNS,
+    RATING,
+    REQUIRED_COLUMNS,
+    SPLIT,
+    TIMESTAMP,
+    USER,
+    as_list,
+    id_kind,
+)
+
+__all__ = ["Interactions", "drop_duplicates", "filter_k_core"]
 
 
 # --------------------------------------------------------------------------- validation
@@ -533,10 +79,12 @@ def _validate_frame(df: pd.DataFrame) -> None:
         nulls = df[col].isna().to_numpy()
         if nulls.any():
             raise ValueError(
-                f"column {col!r} has {_fmt(int(nulls.sum()))} null values out of {_fmt(n)} rows "
-                f"(row positions {_positions(nulls)}); pass drop_null_ids=True to remove those rows"
+                f"column {col!r} has {fmt_count(int(nulls.sum()))} null values out of "
+                f"{fmt_count(n)} rows "
+                f"(row positions {fmt_positions(nulls)}); pass drop_null_ids=True to remove those "
+                "rows"
             )
-        _id_kind(df[col], f"column {col!r}")
+        id_kind(df[col], f"column {col!r}")
     if RATING in df.columns:
         r = df[RATING]
         if not pd.api.types.is_numeric_dtype(r) or pd.api.types.is_bool_dtype(r):
@@ -544,8 +92,9 @@ def _validate_frame(df: pd.DataFrame) -> None:
         nulls = r.isna().to_numpy()
         if nulls.any():
             raise ValueError(
-                f"column 'rating' has {_fmt(int(nulls.sum()))} missing values out of {_fmt(n)} "
-                f"rows (row positions {_positions(nulls)})"
+                f"column 'rating' has {fmt_count(int(nulls.sum()))} missing values out of "
+                f"{fmt_count(n)} "
+                f"rows (row positions {fmt_positions(nulls)})"
             )
     if TIMESTAMP in df.columns:
         t = df[TIMESTAMP]
@@ -557,16 +106,17 @@ def _validate_frame(df: pd.DataFrame) -> None:
         nulls = t.isna().to_numpy()
         if nulls.any():
             raise ValueError(
-                f"column 'timestamp' has {_fmt(int(nulls.sum()))} missing values out of {_fmt(n)} "
-                f"rows (row positions {_positions(nulls)})"
+                f"column 'timestamp' has {fmt_count(int(nulls.sum()))} missing values out of "
+                f"{fmt_count(n)} "
+                f"rows (row positions {fmt_positions(nulls)})"
             )
     for col in (EVENT, SPLIT):
         if col in df.columns:
             nulls = df[col].isna().to_numpy()
             if nulls.any():
                 raise ValueError(
-                    f"column {col!r} has {_fmt(int(nulls.sum()))} missing values out of "
-                    f"{_fmt(n)} rows"
+                    f"column {col!r} has {fmt_count(int(nulls.sum()))} missing values out of "
+                    f"{fmt_count(n)} rows"
                 )
 
 
@@ -582,374 +132,15 @@ def _validate_table(table: pd.DataFrame | None, key: str) -> pd.DataFrame | None
         )
     if table.index.isna().any():
         raise ValueError(
-            f"the {key} table has {_fmt(int(table.index.isna().sum()))} null {key} ids"
+            f"the {key} table has {fmt_count(int(table.index.isna().sum()))} null {key} ids"
         )
     if not table.index.is_unique:
         dup = table.index[table.index.duplicated()].unique()
         raise ValueError(
-            f"the {key} table has {_fmt(len(dup))} duplicated {key} ids, e.g. {_examples(dup)}"
+            f"the {key} table has {fmt_count(len(dup))} duplicated {key} ids, e.g. "
+            f"{fmt_examples(dup)}"
         )
     return table
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-_NA_STRINGS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
-
-
-def parse_ratings(values: pd.Series, column: str) -> pd.Series:
-    """Convert a rating column to numbers.
-
-    Parameters
-    ----------
-    values : pandas.Series of shape (n,)
-        Numbers or numeric strings.
-    column : str
-        Name of the source column, for messages.
-
-    Returns
-    -------
-    pandas.Series of shape (n,), numeric dtype
-        Integer dtype is kept; strings become ``float64``.
-
-    Raises
-    ------
-    ValueError
-        If any value is missing or not a number (message gives the count).
-    """
-    if pd.api.types.is_bool_dtype(values):
-        raise ValueError(f"rating column {column!r} is boolean; ratings must be numbers")
-    if pd.api.types.is_numeric_dtype(values):
-        out = values
-    else:
-        out = pd.to_numeric(values, errors="coerce")
-        bad = out.isna().to_numpy() & values.notna().to_numpy()
-        if bad.any():
-            raise ValueError(
-                f"rating column {column!r}: {_fmt(int(bad.sum()))} of {_fmt(len(values))} values "
-                f"are not numbers, e.g. {_examples(pd.unique(values[bad]))}"
-            )
-    nulls = out.isna().to_numpy()
-    if nulls.any():
-        raise ValueError(
-            f"rating column {column!r}: {_fmt(int(nulls.sum()))} of {_fmt(len(values))} rows "
-            f"have no rating (row positions {_positions(nulls)})"
-        )
-    return out
-
-
-TIMESTAMP_UNITS: tuple[str, ...] = ("s", "ms", "us", "ns")
-_NUMBER = r"[-+]?\d+(?:\.\d+)?"
-
-
-def _check_timestamp_unit(unit: object) -> None:
-    if not isinstance(unit, str) or unit not in TIMESTAMP_UNITS:
-        raise ValueError(
-            f"timestamp_unit must be one of {', '.join(map(repr, TIMESTAMP_UNITS))} (the unit of "
-            f"epoch-number timestamps), got {unit!r}"
-        )
-
-
-def _check_k_core(k: object) -> tuple[int, int]:
-    """``(k_user, k_item)`` of a k-core argument, or ValueError."""
-
-    def is_int(v: object) -> bool:
-        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-    if is_int(k):
-        pair: tuple[Any, ...] = (k, k)
-    elif isinstance(k, (tuple, list)) and len(k) == 2 and all(is_int(v) for v in k):
-        pair = tuple(k)
-    else:
-        raise ValueError(
-            f"k_core must be an integer or a pair of integers (k_user, k_item), got {k!r}"
-        )
-    k_user, k_item = int(pair[0]), int(pair[1])
-    if k_user < 1 or k_item < 1:
-        raise ValueError(f"k-core needs k >= 1, got k_user={k_user}, k_item={k_item}")
-    return k_user, k_item
-
-
-def check_options(
-    *,
-    id_dtype: object = None,
-    category_dtype: object = None,
-    timestamp_unit: object = "s",
-    k_core: object = None,
-    dedup: object = "keep",
-) -> None:
-    """Raise ValueError naming the argument if a loading option is invalid.
-
-    Used by :meth:`Interactions.from_frame` and the readers so that a bad
-    option fails before a file is read.
-    """
-    for arg, value in (("id_dtype", id_dtype), ("category_dtype", category_dtype)):
-        if value not in ("str", "int", None):
-            raise ValueError(f"{arg} must be 'str', 'int' or None, got {value!r}")
-    _check_timestamp_unit(timestamp_unit)
-    if k_core is not None:
-        _check_k_core(k_core)
-    if dedup not in ("keep", "first", "last", "raise"):
-        raise ValueError(f"dedup must be 'keep', 'first', 'last' or 'raise', got {dedup!r}")
-
-
-def _numbers_as_text(values: pd.Series) -> pd.Series:
-    """Numbers as decimal text (whole floats without ``.0``), for parsing with a format."""
-    if pd.api.types.is_float_dtype(values):
-        arr = values.to_numpy(dtype=float, na_value=np.nan)
-        whole = np.isfinite(arr) & (arr == np.round(arr))
-        text = values.astype("string").to_numpy(dtype=object)
-        text[whole] = [str(int(v)) for v in arr[whole]]
-        return pd.Series(text, index=values.index, dtype="string")
-    return values.astype("string")
-
-
-def parse_iso_utc(text: pd.Series) -> pd.Series:
-    """ISO 8601 strings (no nulls) to UTC; naive values are taken as UTC, element by element.
-
-    pandas' fast ISO 8601 path applies the offset of one aware value to the naive values
-    after it, so validity is checked with it and the values are converted with the
-    element-wise parser (``format="mixed"``), which handles naive and aware values
-    independently.
-    """
-    codes, uniques = pd.factorize(text)
-    u = pd.Index(uniques, dtype=object)
-    strict = pd.to_datetime(u, format="ISO8601", utc=True, errors="coerce")
-    each = pd.to_datetime(u, format="mixed", utc=True, errors="coerce")
-    parsed = each.where(~each.isna(), strict).where(~strict.isna())
-    return pd.Series(parsed.take(codes), index=text.index)
-
-
-def parse_timestamps(
-    values: pd.Series,
-    column: str,
-    *,
-    unit: str = "s",
-    format: str | None = None,
-) -> pd.Series:
-    """Convert epoch numbers or date strings to naive UTC ``datetime64[ns]``.
-
-    Parameters
-    ----------
-    values : pandas.Series of shape (n,)
-        Epoch numbers, strings of digits (epoch), ISO 8601 date strings or
-        datetimes.  Each date string is converted on its own: one with a UTC
-        offset (``Z``, ``+02:00``) is converted to UTC, one without is taken to
-        be UTC already, so a column may mix both and the row order does not
-        matter.  A column must not mix epoch numbers and date strings.
-    column : str
-        Name of the source column, for messages.
-    unit : {"s", "ms", "us", "ns"}, default "s"
-        Unit of epoch numbers.  Amazon 2014/2018 files use seconds, Amazon 2023
-        files milliseconds.
-    format : str, optional
-        ``strftime`` format of date strings; default: ISO 8601.  When given,
-        every value is parsed with it, including all-digit values such as
-        ``20200101`` with ``"%Y%m%d"`` (they are then not epoch numbers).
-
-    Returns
-    -------
-    pandas.Series of shape (n,), dtype datetime64[ns]
-
-    Raises
-    ------
-    ValueError
-        If ``unit`` is not one of the above, any value is missing or cannot be
-        parsed (the message gives the count and exactly the values that fail),
-        the column mixes epoch numbers and date strings, or epoch seconds are so
-        large that they must be milliseconds.
-    """
-    _check_timestamp_unit(unit)
-    n = len(values)
-    present = values.notna().to_numpy()
-
-    def fail(bad: np.ndarray, expected: str, hint: str) -> ValueError:
-        return ValueError(
-            f"timestamp column {column!r}: {_fmt(int(bad.sum()))} of {_fmt(n)} values could "
-            f"not be parsed as {expected}, e.g. {_examples(pd.unique(values[bad]))}; {hint}"
-        )
-
-    def epoch(numeric: pd.Series) -> pd.Series:
-        if unit == "s" and numeric.notna().any() and float(numeric.abs().max()) > 1e11:
-            raise ValueError(
-                f"timestamp column {column!r}: values up to {numeric.abs().max():.0f} are too "
-                "large for epoch seconds (later than year 5000); these look like milliseconds, "
-                "pass timestamp_unit='ms'"
-            )
-        try:
-            return pd.to_datetime(numeric, unit=unit, utc=True, errors="coerce")
-        except (OverflowError, pd.errors.OutOfBoundsDatetime) as e:
-            raise ValueError(
-                f"timestamp column {column!r}: epoch values out of range for unit {unit!r}"
-            ) from e
-
-    if pd.api.types.is_datetime64_any_dtype(values):
-        out = pd.to_datetime(values, utc=True)
-    elif format is not None:
-        text = _numbers_as_text(values) if pd.api.types.is_numeric_dtype(values) else values
-        out = pd.to_datetime(text, format=format, utc=True, errors="coerce")
-        bad = out.isna().to_numpy() & present
-        if bad.any():
-            raise fail(bad, f"dates in format {format!r}", "check timestamp_format=")
-    elif pd.api.types.is_bool_dtype(values):
-        raise ValueError(f"timestamp column {column!r} is boolean; expected dates or epoch numbers")
-    elif pd.api.types.is_numeric_dtype(values):
-        out = epoch(values)
-    elif pd.api.types.infer_dtype(values, skipna=True) in ("datetime", "datetime64", "date"):
-        out = pd.to_datetime(values, utc=True)
-    else:
-        text = values.astype("string").str.strip()
-        is_num = text.str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool) & present
-        is_date = present & ~is_num
-        out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-        if is_date.any():
-            parsed = parse_iso_utc(text[is_date].astype(object))
-            bad_date = is_date.copy()
-            bad_date[is_date] = parsed.isna().to_numpy()
-            if bad_date.any():
-                n_num = int(is_num.sum())
-                also = (
-                    f" (the other {_fmt(n_num)} value{'s are' if n_num != 1 else ' is an'} "
-                    f"epoch number{'s' if n_num != 1 else ''})"
-                    if n_num
-                    else ""
-                )
-                raise fail(
-                    bad_date,
-                    "ISO 8601 dates or epoch numbers" + also,
-                    "pass timestamp_format= for other date formats",
-                )
-            if is_num.any():
-                raise ValueError(
-                    f"timestamp column {column!r} mixes epoch numbers ({_fmt(int(is_num.sum()))} "
-                    f"of {_fmt(n)} values, e.g. {_examples(pd.unique(values[is_num]))}) and date "
-                    f"strings ({_fmt(int(is_date.sum()))} values, e.g. "
-                    f"{_examples(pd.unique(values[is_date]))}); a timestamp column must hold one "
-                    "kind: convert the column to one representation first"
-                )
-            out[is_date] = parsed.to_numpy()
-        elif is_num.any():
-            digits = text.where(pd.Series(is_num, index=text.index))
-            try:
-                numeric = pd.to_numeric(digits)
-            except (ValueError, OverflowError):  # beyond int64: let the range checks report it
-                numeric = digits.astype("Float64")
-            out = epoch(numeric)
-    nulls = out.isna().to_numpy()
-    if nulls.any():
-        raise ValueError(
-            f"timestamp column {column!r}: {_fmt(int(nulls.sum()))} of {_fmt(n)} rows have no "
-            f"timestamp (row positions {_positions(nulls)})"
-        )
-    return out.dt.tz_convert(None).astype("datetime64[ns]")
-
-
-def int64_from_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Decimal integer text to exact ``int64``, value by value; never via float.
-
-    Returns
-    -------
-    (numpy.ndarray of int64, numpy.ndarray of bool, numpy.ndarray of bool)
-        The integers (0 where a value is missing or bad), and masks of the
-        present values that are not decimal integers and of those outside the
-        int64 range. Surrounding whitespace is ignored.
-    """
-    text = values.astype("string").str.strip()
-    present = values.notna().to_numpy()
-    match = text.str.fullmatch(r"[-+]?\d+").fillna(False).to_numpy(dtype=bool)
-    not_integer = present & ~match
-    out_of_range = np.zeros(len(values), dtype=bool)
-    digits = text.str.lstrip("+-").str.lstrip("0").str.len().fillna(0).to_numpy()
-    big = np.flatnonzero(match & (digits >= 19))
-    out_of_range[big] = [not (-_INT64_MAX - 1 <= int(v) <= _INT64_MAX) for v in text.iloc[big]]
-    ok = match & ~out_of_range
-    arr = np.zeros(len(values), dtype=np.int64)
-    if ok.any():
-        arr[ok] = pd.to_numeric(text[ok].str.lstrip("+").astype(object), downcast=None).to_numpy(
-            dtype=np.int64
-        )
-    return arr, not_integer, out_of_range
-
-
-def _text_to_int64(values: pd.Series, column: str) -> pd.Series:
-    """Decimal integer text to exact ``int64`` (``Int64`` if there are nulls); never via float."""
-    arr, not_integer, out_of_range = int64_from_text(values)
-    if not_integer.any():
-        raise ValueError(
-            f"id column {column!r}: {_fmt(int(not_integer.sum()))} of {_fmt(len(values))} "
-            f"values are not integers, e.g. {_examples(pd.unique(values[not_integer]))}; "
-            "use id_dtype='str'"
-        )
-    if out_of_range.any():
-        raise ValueError(
-            f"id column {column!r}: {_fmt(int(out_of_range.sum()))} of {_fmt(len(values))} values "
-            f"are outside the int64 range, e.g. {_examples(pd.unique(values[out_of_range]))}; "
-            "use id_dtype='str'"
-        )
-    present = values.notna().to_numpy()
-    if present.all():
-        return pd.Series(arr, index=values.index)
-    return pd.Series(pd.arrays.IntegerArray(arr, ~present), index=values.index)
-
-
-def _exact_int64(values: pd.Series, column: str) -> pd.Series:
-    """Convert an integer column (numpy, nullable or pyarrow) without nulls to ``int64``."""
-    if pd.api.types.is_unsigned_integer_dtype(values) and len(values):
-        if int(values.max()) > _INT64_MAX:
-            n_big = int((values > _INT64_MAX).sum())
-            raise ValueError(
-                f"id column {column!r}: {_fmt(n_big)} of {_fmt(len(values))} values are larger "
-                "than the int64 maximum; use id_dtype='str'"
-            )
-    return values.astype(np.int64)
-
-
-def parse_ids(values: pd.Series, column: str, id_dtype: Literal["str", "int"] | None) -> pd.Series:
-    """Check (and optionally convert) an id column.
-
-    Parameters
-    ----------
-    values : pandas.Series of shape (n,)
-    column : str
-        Source column name, for messages.
-    id_dtype : {"str", "int"} or None
-        ``"str"``: convert to Python strings (integers become their decimal
-        text).  ``"int"``: parse to ``int64`` exactly (never through
-        ``float64``); a ValueError gives the number of non-integer or
-        out-of-range values.  None: keep as given (must be integers or
-        strings; nullable and pyarrow-backed integers become ``int64``).
-
-    Returns
-    -------
-    pandas.Series of shape (n,)
-        dtype ``int64`` or ``object`` (str); with nulls, integer ids are
-        ``Int64`` and string ids ``object`` with None.
-    """
-    if id_dtype not in ("str", "int", None):
-        raise ValueError(f"id_dtype must be 'str', 'int' or None, got {id_dtype!r}")
-    has_null = bool(values.isna().any())
-    if id_dtype is None:
-        _id_kind(values.dropna(), f"id column {column!r}")
-        if pd.api.types.is_integer_dtype(values) and not has_null:
-            if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
-                return _exact_int64(values, column)
-            return values
-        if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
-            return values.astype(object).where(values.notna(), None)
-        return values
-    if id_dtype == "str":
-        if pd.api.types.is_float_dtype(values):
-            _id_kind(values, f"id column {column!r}")
-        out = values.astype(object)
-        mask = values.notna()
-        out[mask] = [str(v) for v in out[mask]]
-        return out
-    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        if not has_null:
-            return _exact_int64(values, column)
-        return _exact_int64(values.dropna(), column).astype("Int64").reindex(values.index)
-    return _text_to_int64(values, column)
 
 
 # --------------------------------------------------------------------------- table
@@ -1051,7 +242,7 @@ class Interactions:
         keep_columns : sequence of hashable, default ()
             Further columns to keep unchanged.
         id_dtype : {"str", "int"}, optional
-            Convert the user and item ids (see :func:`parse_ids`); default
+            Convert the user and item ids (see :func:`~xcat.data.parse.parse_ids`); default
             keeps them as given (float columns of whole numbers, as pandas
             makes of integers next to nulls, become ``int64``; other floats
             raise).  It does not apply to the category column.
@@ -1172,8 +363,8 @@ class Interactions:
                     source[c]: int(out[c].isna().sum()) for c in ID_COLUMNS if out[c].isna().any()
                 }
                 raise ValueError(
-                    f"null ids in {_fmt(int(null.sum()))} of {_fmt(len(out))} rows "
-                    f"(per column: {per}; row positions {_positions(null)}); "
+                    f"null ids in {fmt_count(int(null.sum()))} of {fmt_count(len(out))} rows "
+                    f"(per column: {per}; row positions {fmt_positions(null)}); "
                     "pass drop_null_ids=True to remove those rows"
                 )
             before = len(out)
@@ -1185,12 +376,12 @@ class Interactions:
         for canon in ID_COLUMNS:
             if canon in mapping:
                 out[canon] = parse_ids(
-                    _whole_floats_to_int(out[canon]),
+                    whole_floats_to_int(out[canon]),
                     source[canon],
                     category_dtype if canon == CATEGORY else id_dtype,
                 )
             else:
-                _id_kind(out[canon], "category_value")
+                id_kind(out[canon], "category_value")
         if RATING in out.columns:
             out[RATING] = parse_ratings(out[RATING], source[RATING])
         if TIMESTAMP in out.columns:
@@ -1202,8 +393,8 @@ class Interactions:
                 s = out[canon]
                 if s.isna().any():
                     raise ValueError(
-                        f"{canon} column {source[canon]!r}: {_fmt(int(s.isna().sum()))} of "
-                        f"{_fmt(len(s))} rows have no value"
+                        f"{canon} column {source[canon]!r}: {fmt_count(int(s.isna().sum()))} of "
+                        f"{fmt_count(len(s))} rows have no value"
                     )
 
         result = cls(out, items=items, users=users, report=report, copy=False)
@@ -1324,14 +515,14 @@ class Interactions:
         ValueError
             If a requested category does not occur in the data.
         """
-        wanted = _as_list(categories)
+        wanted = as_list(categories)
         present = set(self.categories)
         missing = [c for c in wanted if c not in present]
         if missing:
             avail = self.categories
             raise ValueError(
                 f"{role} categor{'y' if len(missing) == 1 else 'ies'} {missing} not found in the "
-                f"data; {len(avail):,} categories are present, e.g. {_examples(avail, 10)}"
+                f"data; {len(avail):,} categories are present, e.g. {fmt_examples(avail, 10)}"
             )
         mask = self._data[CATEGORY].isin(wanted).to_numpy()
         report = self._report.add(
@@ -1364,7 +555,7 @@ class Interactions:
             raise ValueError("concat needs at least one Interactions table")
         data = pd.concat([p.data for p in parts], ignore_index=True)
         for col in ID_COLUMNS:
-            kinds = {_id_kind(p.data[col], col) for p in parts if len(p)}
+            kinds = {id_kind(p.data[col], col) for p in parts if len(p)}
             if len(kinds) > 1:
                 raise ValueError(
                     f"column {col!r} holds integers in some parts and strings in others"
@@ -1382,8 +573,8 @@ class Interactions:
                 if not same.all():
                     bad = same.index[~same]
                     raise ValueError(
-                        f"{_fmt(len(bad))} {key} ids have different rows in different {key} "
-                        f"tables, e.g. {_examples(bad)}"
+                        f"{fmt_count(len(bad))} {key} ids have different rows in different {key} "
+                        f"tables, e.g. {fmt_examples(bad)}"
                     )
                 t = t[~t.index.duplicated(keep="first")]
             return t
@@ -1449,7 +640,7 @@ class Interactions:
                 f.unlink()
         meta = {
             "format": "xcat.Interactions",
-            "version": _FORMAT_VERSION,
+            "version": FORMAT_VERSION,
             "report": self._report.to_dict(),
         }
         (d / "report.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -1488,21 +679,6 @@ class Interactions:
             report=RemovalReport.from_dict(meta.get("report", {})),
             copy=False,
         )
-
-
-def _whole_floats_to_int(values: pd.Series) -> pd.Series:
-    """Float ids that are all whole numbers (pandas' int-with-NaN) back to int64."""
-    if pd.api.types.is_float_dtype(values) and values.notna().all():
-        arr = values.to_numpy()
-        if np.isfinite(arr).all() and (arr == np.round(arr)).all():
-            return values.astype(np.int64)
-    return values
-
-
-def _as_list(x: Hashable | Sequence[Hashable]) -> list[Hashable]:
-    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
-        return [x]
-    return list(x)
 
 
 # --------------------------------------------------------------------------- cleaning
@@ -1548,7 +724,8 @@ def drop_duplicates(
     if keep == "raise":
         if n_dup:
             raise ValueError(
-                f"{_fmt(n_dup)} of {_fmt(len(df))} rows repeat an earlier {tuple(subset)}; "
+                f"{fmt_count(n_dup)} of {fmt_count(len(df))} rows repeat an earlier "
+                f"{tuple(subset)}; "
                 "pass dedup='first' or 'last' to remove them"
             )
         return inter
@@ -1586,7 +763,7 @@ def filter_k_core(
     ValueError
         If ``k`` is not an integer or a pair of integers, or a k is below 1.
     """
-    k_user, k_item = _check_k_core(k)
+    k_user, k_item = check_k_core(k)
     df = inter.data
     keys = [CATEGORY] if per_category else []
     mask = np.ones(len(df), dtype=bool)

@@ -8,6 +8,7 @@ same input and seed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -16,15 +17,20 @@ import numpy as np
 import pandas as pd
 
 from xcat.data.domains import CrossDomainData
-from xcat.data.interactions import SPLIT, TIMESTAMP, USER, Interactions, _fmt
+from xcat.data.interactions import Interactions
+from xcat.data.messages import fmt_count
+from xcat.data.schema import SPLIT, TIMESTAMP, USER
 
 __all__ = [
+    "ORDERS",
     "ColdStartSplit",
     "Split",
+    "SplitOrderWarning",
     "cold_start_split",
     "leave_last_out",
     "published_split",
     "random_split",
+    "resolve_order",
     "temporal_split",
 ]
 
@@ -87,21 +93,74 @@ def _check_ratio(name: str, value: float) -> None:
         raise ValueError(f"{name} must be in [0, 1), got {value}")
 
 
-def _order_within_user(inter: Interactions, order: str) -> np.ndarray:
-    """Positions of rows sorted by (user, time), ties kept in row order."""
-    df = inter.data
-    if order == "timestamp":
-        if TIMESTAMP not in df.columns:
-            raise ValueError(
-                "order='timestamp' but the table has no 'timestamp' column; for sequence data "
-                "stored in event order (e.g. the Amazon 5-core sequences) pass order='row'"
-            )
-        keys = pd.DataFrame({"u": pd.factorize(df[USER])[0], "t": df[TIMESTAMP].to_numpy()})
-        return keys.sort_values(["u", "t"], kind="stable").index.to_numpy()
-    if order == "row":
-        codes = pd.factorize(df[USER])[0]
-        return np.argsort(codes, kind="stable")
-    raise ValueError(f"order must be 'timestamp' or 'row', got {order!r}")
+#: Values of ``order`` that :func:`leave_last_out` accepts.
+ORDERS = ("auto", "timestamp", "row")
+
+
+class SplitOrderWarning(UserWarning):
+    """A per-user split by file order held out rows that are not the user's latest in time."""
+
+
+def resolve_order(inter: Interactions, order: str) -> Literal["timestamp", "row"]:
+    """Return the order a per-user split uses: ``"timestamp"`` or ``"row"``.
+
+    Parameters
+    ----------
+    inter : Interactions
+    order : {"auto", "timestamp", "row"}
+        ``"auto"`` is ``"timestamp"`` when the table has a ``timestamp``
+        column, else ``"row"``.
+
+    Returns
+    -------
+    {"timestamp", "row"}
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is not one of :data:`ORDERS`, or is ``"timestamp"`` for a
+        table without timestamps.
+    """
+    if order not in ORDERS:
+        raise ValueError(f"order must be 'auto', 'timestamp' or 'row', got {order!r}")
+    if order == "auto":
+        return "timestamp" if inter.has_timestamp else "row"
+    if order == "timestamp" and not inter.has_timestamp:
+        raise ValueError(
+            "order='timestamp' but the table has no 'timestamp' column; for sequence data "
+            "stored in event order (e.g. the Amazon 5-core sequences) pass order='row' "
+            "(or order='auto')"
+        )
+    return order  # type: ignore[return-value]
+
+
+def _time_keys(inter: Interactions) -> np.ndarray:
+    """Timestamps as int64 ticks of their unit, in time order (the column has no NaT)."""
+    return inter.data[TIMESTAMP].to_numpy().view(np.int64)
+
+
+def _held_out_not_latest(
+    users: np.ndarray, times: np.ndarray, labels: np.ndarray, n_users: int
+) -> int:
+    """Users with a row in a later part (train < valid < test) earlier in time than one before.
+
+    ``users``, ``times`` and ``labels`` (0 train, 1 valid, 2 test) are in the
+    split's order: by user, then by row within each user, so each user's
+    labels are non-decreasing.
+    """
+    bad = np.zeros(n_users, dtype=bool)
+    big = np.iinfo(np.int64).max
+    small = np.iinfo(np.int64).min
+    latest = np.full((3, n_users), small, dtype=np.int64)
+    earliest = np.full((3, n_users), big, dtype=np.int64)
+    for lab in range(3):
+        m = labels == lab
+        np.maximum.at(latest[lab], users[m], times[m])
+        np.minimum.at(earliest[lab], users[m], times[m])
+    for before in range(2):
+        for after in range(before + 1, 3):
+            bad |= latest[before] > earliest[after]
+    return int(bad.sum())
 
 
 def leave_last_out(
@@ -109,13 +168,23 @@ def leave_last_out(
     *,
     n_test: int = 1,
     n_valid: int = 0,
-    order: Literal["timestamp", "row"] = "timestamp",
+    order: Literal["auto", "timestamp", "row"] = "auto",
     min_train: int = 1,
 ) -> Split:
     """Per-user temporal leave-last-out split.
 
     Each user's last ``n_test`` interactions go to test, the ``n_valid``
     before them to validation, the rest to train.
+
+    "Last" follows one convention: each user's rows are ordered by
+    timestamp when the table has timestamps, ties kept in file (row) order;
+    by file order when it has none (sequence files such as the Amazon
+    5-core ones list each user's events in time order).  So with
+    timestamps, no train row is later than a validation or test row of the
+    same user, and no validation row later than a test row.  File order can
+    still be asked for with ``order="row"``; then the users whose held-out
+    rows are not their latest in time are counted, and a
+    :class:`SplitOrderWarning` names their number.
 
     Parameters
     ----------
@@ -124,10 +193,11 @@ def leave_last_out(
         Interactions per user held out for test (>= 1).
     n_valid : int, default 0
         Interactions per user held out for validation (>= 0).
-    order : {"timestamp", "row"}, default "timestamp"
-        How "last" is defined: by the ``timestamp`` column (ties broken by row
-        order) or by row order (for sequence files that list each user's
-        events in time order but have no timestamps).
+    order : {"auto", "timestamp", "row"}, default "auto"
+        How "last" is defined.  ``"auto"``: by timestamp when the table has a
+        ``timestamp`` column, else by row order.  ``"timestamp"``: by the
+        ``timestamp`` column, ties by row order (an error without one).
+        ``"row"``: by row order, whatever the timestamps say.
     min_train : int, default 1
         Users with fewer than ``n_test + n_valid + min_train`` interactions
         are not held out: all their rows go to train.  Their number is in
@@ -136,19 +206,48 @@ def leave_last_out(
     Returns
     -------
     Split
-        ``valid`` is None when ``n_valid == 0``.
+        ``valid`` is None when ``n_valid == 0``.  ``info`` holds the
+        parameters, ``order`` (the order used: ``"timestamp"`` or
+        ``"row"``), ``users_not_held_out``, and, None when the table has no
+        timestamps:
+
+        * ``users_out_of_time_order``: users whose rows are not in time
+          order in the file (file order and time order disagree), whichever
+          order was used;
+        * ``users_held_out_not_latest``: users with a train row later in time
+          than one of their validation/test rows, or a validation row later
+          than a test row; 0 when ordered by timestamp.
+
+    Warns
+    -----
+    SplitOrderWarning
+        With ``order="row"``, when ``users_held_out_not_latest > 0``.
 
     Raises
     ------
     ValueError
-        If counts are out of range or ``order="timestamp"`` without timestamps.
+        If counts are out of range, ``order`` is unknown, or
+        ``order="timestamp"`` for a table without timestamps.
     """
     if n_test < 1 or n_valid < 0 or min_train < 0:
         raise ValueError(
             f"need n_test >= 1, n_valid >= 0, min_train >= 0; got {n_test}, {n_valid}, {min_train}"
         )
-    pos = _order_within_user(inter, order)
-    users = pd.factorize(inter.data[USER])[0][pos]
+    used = resolve_order(inter, order)
+    codes = pd.factorize(inter.data[USER])[0]
+    by_row = np.argsort(codes, kind="stable")
+    times = _time_keys(inter) if inter.has_timestamp else None
+    if times is None:
+        pos = by_row
+        out_of_order: int | None = None
+    else:
+        # np.lexsort is stable: equal (user, time) keys keep their row order
+        by_time = np.lexsort((times, codes))
+        pos = by_time if used == "timestamp" else by_row
+        # both orders group the users in the same blocks, so they differ
+        # exactly within the users whose file order is not time order
+        out_of_order = len(np.unique(codes[by_row[by_row != by_time]]))
+    users = codes[pos]
     size = np.bincount(users)[users]
     # rank from the end within each user: 0 = last
     starts = np.r_[0, np.flatnonzero(np.diff(users)) + 1]
@@ -161,12 +260,28 @@ def leave_last_out(
     labels = np.empty_like(labels_sorted)
     labels[pos] = labels_sorted
     n_short = int(len(np.unique(users[~eligible])))
+    not_latest: int | None = None
+    if times is not None:
+        not_latest = 0
+        if used == "row" and out_of_order:
+            n_users = int(codes.max()) + 1
+            not_latest = _held_out_not_latest(users, times[pos], labels_sorted, n_users)
+    if not_latest:
+        warnings.warn(
+            f"leave_last_out(order='row'): for {fmt_count(not_latest)} users a held-out row is "
+            "earlier in time than a row before it in the file (a train row after the test "
+            "row); use order='auto' to hold out each user's latest rows by timestamp",
+            SplitOrderWarning,
+            stacklevel=2,
+        )
     info = {
         "n_test": n_test,
         "n_valid": n_valid,
-        "order": order,
+        "order": used,
         "min_train": min_train,
         "users_not_held_out": n_short,
+        "users_out_of_time_order": out_of_order,
+        "users_held_out_not_latest": not_latest,
     }
     return _partition(inter, labels, "leave_last_out", info, n_valid > 0)
 
@@ -485,11 +600,12 @@ def cold_start_split(
     n_valid = int(round(valid_fraction * n))
     if n_test == 0:
         raise ValueError(
-            f"test_fraction={test_fraction} of {_fmt(n)} overlapping users rounds to 0 test users"
+            f"test_fraction={test_fraction} of {fmt_count(n)} overlapping users rounds to 0 test "
+            "users"
         )
     if valid_fraction > 0 and n_valid == 0:
         raise ValueError(
-            f"valid_fraction={valid_fraction} of {_fmt(n)} overlapping users rounds to 0 users"
+            f"valid_fraction={valid_fraction} of {fmt_count(n)} overlapping users rounds to 0 users"
         )
     perm = np.random.default_rng(seed).permutation(n)
     test_users = shared[perm[:n_test]]

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from xcat.data.domains import CrossDomainData
-from xcat.data.interactions import CATEGORY, ITEM, SPLIT, USER, Interactions
+from xcat.data.interactions import Interactions
+from xcat.data.schema import CATEGORY, ITEM, SPLIT, USER
 
 __all__ = [
     "cross_domain_stats",

@@ -1,8 +1,8 @@
 r"""Top-N ranking metrics over the full catalogue (no sampled negatives).
 
 Definitions, for one user with relevant set ``R`` (held-out items, with
-graded relevance ``rel(i)``, 1 for implicit feedback) and recommended list
-``L`` (best first, ``L[j]`` at rank ``j + 1``), at cut-off ``K``:
+relevance grade ``rel(i)``) and recommended list ``L`` (best first, ``L[j]``
+at rank ``j + 1``), at cut-off ``K``:
 
 .. math::
 
@@ -33,6 +33,19 @@ taken over the whole recommended list given (its length is the cut-off).
 Every metric is averaged over users that have at least one relevant item;
 users without any are skipped and counted in ``n_skipped``. Coverage@K is
 the share of the catalogue that appears in at least one user's top K.
+
+Conventions that keep every metric in [0, 1]:
+
+- **Binary relevance by default.** ``R`` is a *set*: an item held out twice
+  for a user (a repeated event, a repeated index in an ``(indptr, indices)``
+  truth, a duplicate stored entry) is relevant once, with grade 1.
+  ``relevance="graded"`` uses the stored values as grades instead (NDCG's
+  gain ``2**grade - 1``); an entry stored twice then keeps its largest
+  grade, never the sum.
+- **A ranked list never repeats an item.** A row of ``recommended`` that
+  lists an item id twice raises ``ValueError`` naming the row and the id
+  (it would be credited twice); negative entries (``-1``) are padding and
+  may repeat. Lists from :func:`xcat.topn` never repeat an item.
 """
 
 from __future__ import annotations
@@ -44,7 +57,14 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["METRIC_NAMES", "RankingMetrics", "evaluate_groups", "hit_matrix", "ranking_metrics"]
+__all__ = [
+    "METRIC_NAMES",
+    "RankingMetrics",
+    "check_unique_items",
+    "evaluate_groups",
+    "hit_matrix",
+    "ranking_metrics",
+]
 
 #: Metrics computed at every cut-off K (MRR has none).
 METRIC_NAMES = ("Recall", "NDCG", "HR", "Precision", "F1", "MAP")
@@ -77,7 +97,13 @@ class RankingMetrics:
         return self.values[name]
 
 
-def _as_relevance(relevant: Any, n_users: int) -> sp.csr_matrix:
+Relevance = Literal["binary", "graded"]
+
+
+def _as_relevance(relevant: Any, n_users: int, relevance: Relevance = "binary") -> sp.csr_matrix:
+    """Sorted, duplicate-free CSR of relevance grades (see the module docstring)."""
+    if relevance not in ("binary", "graded"):
+        raise ValueError(f"relevance: expected 'binary' or 'graded', got {relevance!r}")
     if isinstance(relevant, tuple) and len(relevant) == 2:
         indptr, indices = (np.asarray(a) for a in relevant)
         n_items = int(indices.max()) + 1 if indices.size else 0
@@ -89,15 +115,59 @@ def _as_relevance(relevant: Any, n_users: int) -> sp.csr_matrix:
             "relevant: expected a scipy.sparse matrix [users, items] (values = relevance grades) "
             f"or an (indptr, indices) pair, got {type(relevant).__name__}"
         )
-    rel = sp.csr_matrix(relevant, dtype=np.float64)
-    if rel.shape[0] != n_users:
-        raise ValueError(f"relevant: has {rel.shape[0]} rows but recommended has {n_users} users")
-    rel.sum_duplicates()
-    rel.sort_indices()
-    rel.eliminate_zeros()  # a stored zero grade is not relevant
-    if rel.nnz and rel.data.min() < 0:
+    # COO keeps every stored entry, duplicates included, and is a copy: the
+    # caller's matrix is never modified in place
+    coo = sp.coo_matrix(relevant, dtype=np.float64, copy=True)
+    if coo.shape[0] != n_users:
+        raise ValueError(f"relevant: has {coo.shape[0]} rows but recommended has {n_users} users")
+    if coo.nnz and coo.data.min() < 0:
         raise ValueError("relevant: relevance grades must be non-negative")
+    nonzero = coo.data != 0  # a stored zero grade is not relevant
+    row, col, data = coo.row[nonzero], coo.col[nonzero], coo.data[nonzero]
+    n_cols = max(coo.shape[1], 1)
+    key = row.astype(np.int64) * n_cols + col
+    # by entry, then grade ascending: the last of each entry has its largest grade
+    order = np.lexsort((data, key))
+    key, data = key[order], data[order]
+    last = np.r_[key[1:] != key[:-1], True] if key.size else np.zeros(0, dtype=bool)
+    r, c = np.divmod(key[last], n_cols)
+    # binary: a set of items, so an entry given twice is the same item, not grade 2;
+    # graded: an entry given twice keeps its largest grade, never the sum
+    grades = np.ones(int(last.sum())) if relevance == "binary" else data[last]
+    rel = sp.csr_matrix((grades, (r, c)), shape=coo.shape)
+    rel.sort_indices()
     return rel
+
+
+def check_unique_items(recommended: np.ndarray) -> None:
+    """Refuse ranked lists that repeat an item id.
+
+    Parameters
+    ----------
+    recommended : numpy.ndarray of int, shape (U, N)
+        Item rows per user, best first; negative entries (``-1``) are
+        padding and may repeat.
+
+    Raises
+    ------
+    ValueError
+        If some row lists a non-negative item id more than once; the
+        message names the first such row, its repeated id and how many
+        rows repeat an item.
+    """
+    if recommended.shape[1] < 2:
+        return
+    ordered = np.sort(recommended, axis=1)
+    repeat = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
+    bad_rows = np.flatnonzero(repeat.any(axis=1))
+    if bad_rows.size:
+        row = int(bad_rows[0])
+        item = int(ordered[row, 1:][repeat[row]][0])
+        raise ValueError(
+            f"recommended: row {row} lists item {item} more than once ({bad_rows.size} rows "
+            "repeat an item); a ranked list must hold each item at most once (only -1 "
+            "padding may repeat), otherwise one item would be credited twice"
+        )
 
 
 def hit_matrix(recommended: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
@@ -138,6 +208,7 @@ def ranking_metrics(
     *,
     n_catalogue: int | None = None,
     recall_denominator: Literal["relevant", "min"] = "relevant",
+    relevance: Relevance = "binary",
 ) -> RankingMetrics:
     """Recall, NDCG, HR, Precision, F1, MAP at each K, MRR and coverage.
 
@@ -145,11 +216,11 @@ def ranking_metrics(
     ----------
     recommended : array_like of int, shape (U, N)
         Each user's recommended item rows, best first, as returned by
-        :func:`xcat.topn` (``-1`` padding allowed). ``N >= max(ks)``.
+        :func:`xcat.topn` (``-1`` padding allowed). ``N >= max(ks)``. No
+        row may list an item twice.
     relevant : scipy.sparse matrix of shape (U, I), or (indptr, indices)
-        Held-out relevant items per user. Stored values are relevance grades
-        (e.g. ratings) for NDCG's gain ``2**grade - 1``; 1 for implicit
-        feedback. Stored zeros are not relevant.
+        Held-out relevant items per user; an item given twice is relevant
+        once. Stored zeros are not relevant.
     ks : iterable of int, default (10,)
         Cut-offs, each in ``1..N``.
     n_catalogue : int, optional
@@ -158,6 +229,12 @@ def ranking_metrics(
     recall_denominator : {"relevant", "min"}, default "relevant"
         Recall@K divides by ``|R|`` (the usual definition) or by
         ``min(K, |R|)`` (so a perfect list scores 1 even when ``|R| > K``).
+    relevance : {"binary", "graded"}, default "binary"
+        ``"binary"``: every relevant item has grade 1, whatever is stored.
+        ``"graded"``: the stored values (e.g. ratings) are the grades of
+        NDCG's gain ``2**grade - 1``; an entry stored twice keeps its
+        largest grade. Build graded truth from one row per (user, item):
+        SciPy's COO to CSR conversion already sums repeated entries.
 
     Returns
     -------
@@ -166,8 +243,9 @@ def ranking_metrics(
     Raises
     ------
     ValueError
-        If shapes disagree, a K is out of range, grades are negative or the
-        options are unknown.
+        If shapes disagree, a K is out of range, grades are negative, a row
+        of ``recommended`` repeats an item (the message names the row and
+        the id) or the options are unknown.
     """
     rec = np.asarray(recommended)
     if rec.ndim != 2 or rec.dtype.kind not in "iu":
@@ -181,7 +259,8 @@ def ranking_metrics(
         raise ValueError(
             f"recall_denominator: expected 'relevant' or 'min', got {recall_denominator!r}"
         )
-    rel = _as_relevance(relevant, rec.shape[0])
+    check_unique_items(rec)
+    rel = _as_relevance(relevant, rec.shape[0], relevance)
     n_rel = np.diff(rel.indptr)
     keep = n_rel > 0
     grades = hit_matrix(rec, rel)[keep]
@@ -258,7 +337,8 @@ def evaluate_groups(
     Parameters
     ----------
     recommended, relevant, ks, **options
-        As :func:`ranking_metrics`, for all users.
+        As :func:`ranking_metrics` (``relevance``, ``n_catalogue``,
+        ``recall_denominator``), for all users.
     groups : mapping of str to array_like
         Group name to a boolean mask of shape (U,) or an array of user rows.
 
@@ -270,11 +350,15 @@ def evaluate_groups(
     Raises
     ------
     ValueError
-        If a group's mask has the wrong length or its rows are out of range.
+        If a group's mask has the wrong length or its rows are out of range;
+        as :func:`ranking_metrics` otherwise (a repeated item is reported
+        by its row in ``recommended``, not in the group).
     """
     rec = np.asarray(recommended)
     n_users = rec.shape[0] if rec.ndim == 2 else -1
-    rel = _as_relevance(relevant, n_users)
+    if rec.ndim == 2:
+        check_unique_items(rec)
+    rel = _as_relevance(relevant, n_users, options.get("relevance", "binary"))
     out: dict[str, RankingMetrics] = {}
     for name, members in groups.items():
         m = np.asarray(members)

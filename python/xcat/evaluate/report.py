@@ -171,7 +171,8 @@ def write_report(
     table = comparison_table(results, metrics)
     body = [f"# {title}", "", *notes, "", _markdown(table), ""]
     body.append(
-        "Full ranking over the target catalogue, each user's training items excluded. "
+        "Full ranking over the target catalogue, each user's training and validation items "
+        "excluded (its own test items never: a re-bought item stays rankable). "
         "`gain %` is relative to `scratch` (no transfer) in the same user group."
     )
     for heading, frame in sections:

@@ -6,8 +6,9 @@ and CDRIB (Cao et al., ICDE 2022), and of UniCDR after them.  Each held-out
 test pair (user ``u``, positive item ``i``) is one evaluation case.  The
 ``N`` negatives of a pair are drawn uniformly at random, without
 replacement, from the candidate catalogue (the target domain's training
-items) minus the items ``u`` has interacted with: ``u``'s training items
-and all of ``u``'s test items, not only ``i``.  With ``s(u, j)`` the score
+items) minus every known positive of ``u``: its training and validation
+items (the rows of ``seen``) and all of ``u``'s test items, not only ``i``.
+A negative is therefore never an item the user is known to like.  With ``s(u, j)`` the score
 of item ``j`` and ``Neg`` the pair's negatives:
 
 .. math::
@@ -245,7 +246,7 @@ def _sample(
     if short.any():
         raise ValueError(
             f"n_negatives: {n} negatives requested, but {int(short.sum())} test users have "
-            f"fewer eligible candidates (candidates minus their training and test items; "
+            f"fewer eligible candidates (candidates minus their seen and test items; "
             f"fewest: {int(n_free.min())}); lower n_negatives"
         )
     # Sorted per row, the queries below ascend overall and searchsorted runs fast.
@@ -269,9 +270,9 @@ def sample_negatives(
     """Draw the random negatives of each test pair (DisenCDR / CDRIB protocol).
 
     For each pair, ``n_negatives`` distinct items drawn uniformly at random,
-    without replacement, from ``candidates`` minus the items the user has
-    interacted with: its row of ``seen`` and all of its test items in
-    ``test_items`` (not only the pair's own).  Pairs of the same user get
+    without replacement, from ``candidates`` minus every known positive of
+    the user: its row of ``seen`` (training and validation items) and all of
+    its test items in ``test_items`` (not only the pair's own).  Pairs of the same user get
     independent draws.  This is the sampling of Cao et al., DisenCDR
     (SIGIR 2022) and CDRIB (ICDE 2022), after the 1 + N protocol of He et
     al., NCF (WWW 2017); see the module docstring for why such metrics must
@@ -284,7 +285,8 @@ def sample_negatives(
     test_items : array_like of int, shape (P,)
         Positive item row of each test pair; each must be in ``candidates``.
     seen : scipy.sparse matrix, shape (n_users, n_items)
-        Items each user interacted with in training (nonzero entries).
+        Items each user is known to have interacted with outside the test
+        pairs (nonzero entries): its training **and validation** items.
     candidates : array_like of int, shape (C,)
         Item rows negatives are drawn from, e.g. the target domain's training
         items.  Order and duplicates do not matter.
@@ -392,8 +394,9 @@ def sampled_metrics(
     test_items : array_like of int, shape (P,)
         Positive item row of each test pair.
     seen : scipy.sparse matrix, shape (n_users, n_items), optional
-        Items each user interacted with in training; excluded from its
-        negatives together with all of its test items.  Required unless
+        Items each user is known to have interacted with outside the test
+        pairs (training and validation); excluded from its negatives
+        together with all of its test items.  Required unless
         ``negatives`` is given (then unused).
     candidates : array_like of int, shape (C,), optional
         Item rows negatives are drawn from (the target domain's training

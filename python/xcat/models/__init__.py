@@ -1,26 +1,48 @@
-"""Two-tower retrieval model, its losses, vocabularies and checkpoints.
+"""Two-tower retrieval model, its user towers, losses, vocabularies and checkpoints.
 
 Importing :mod:`xcat.models` imports PyTorch; ``import xcat`` does not.
 """
 
-from xcat.models.config import TwoTowerConfig
+from xcat.models.config import DEFAULT_USER_TOWER, TwoTowerConfig
 from xcat.models.io import load, save
 from xcat.models.losses import LOSSES, bpr_loss, get_loss, mse_loss, sampled_softmax_loss
+from xcat.models.mapped import EmcdrMapper, MappedModel
+from xcat.models.remapping import Remapped, RowCounts, remap
+from xcat.models.towers import (
+    TOWERS,
+    IdTable,
+    MeanPoolTower,
+    UserEncoder,
+    get_tower,
+    register_tower,
+)
 from xcat.models.two_tower import ItemTower, TwoTower, UserTower
 from xcat.models.vocab import EncodedInteractions, Vocab
 
 __all__ = [
+    "DEFAULT_USER_TOWER",
     "LOSSES",
+    "TOWERS",
+    "EmcdrMapper",
     "EncodedInteractions",
+    "IdTable",
     "ItemTower",
+    "MappedModel",
+    "MeanPoolTower",
+    "Remapped",
+    "RowCounts",
     "TwoTower",
     "TwoTowerConfig",
+    "UserEncoder",
     "UserTower",
     "Vocab",
     "bpr_loss",
     "get_loss",
+    "get_tower",
     "load",
     "mse_loss",
+    "register_tower",
+    "remap",
     "sampled_softmax_loss",
     "save",
 ]

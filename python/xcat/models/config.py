@@ -7,7 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TwoTowerConfig"]
+__all__ = ["DEFAULT_USER_TOWER", "TwoTowerConfig"]
+
+#: The user tower of a config that names none (and of every model saved before
+#: the field existed): mean pooling, :class:`xcat.models.towers.MeanPoolTower`.
+DEFAULT_USER_TOWER = "mean"
 
 
 def _positive_int(name: str, value: Any, *, allow_zero: bool = False) -> None:
@@ -50,6 +54,9 @@ class TwoTowerConfig:
     use_user_id : bool, default True
         Whether the user tower has a user-id embedding. Without it the user
         representation depends only on the history (fully inductive).
+    user_tower : str, default "mean"
+        Which user tower encodes a user and their history (a name of
+        :func:`xcat.models.towers.get_tower`; checked when the model is built).
 
     Raises
     ------
@@ -68,6 +75,7 @@ class TwoTowerConfig:
     dropout: float = 0.0
     max_history: int = 50
     use_user_id: bool = True
+    user_tower: str = DEFAULT_USER_TOWER
 
     def __post_init__(self) -> None:
         _positive_int("n_users", self.n_users)
@@ -77,6 +85,8 @@ class TwoTowerConfig:
         _positive_int("embedding_dim", self.embedding_dim)
         _positive_int("dim", self.dim)
         _positive_int("max_history", self.max_history)
+        if not isinstance(self.user_tower, str) or not self.user_tower:
+            raise ValueError(f"user_tower: expected a tower name, got {self.user_tower!r}")
         object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
         for h in self.hidden_dims:
             _positive_int("hidden_dims", h)
@@ -94,9 +104,16 @@ class TwoTowerConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict, read back by :meth:`from_dict`."""
+        """JSON-ready dict, read back by :meth:`from_dict`.
+
+        ``user_tower`` is left out when it is the default, so a default model
+        is saved exactly as before the field existed (and earlier xcat
+        versions still read it); :meth:`from_dict` fills it back in.
+        """
         d = dataclasses.asdict(self)
         d["hidden_dims"] = list(self.hidden_dims)
+        if d["user_tower"] == DEFAULT_USER_TOWER:
+            del d["user_tower"]
         return d
 
     @classmethod

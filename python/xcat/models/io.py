@@ -7,7 +7,7 @@ A two-tower model (format ``"xcat.TwoTower"``)::
                         training {frozen, trained_until}, extra
     vocab.json          id maps of users, items, features; item domains (if the model has a vocab)
 
-An EMCDR mapped model (:class:`xcat.transfer.MappedModel`, format
+An EMCDR mapped model (:class:`xcat.models.mapped.MappedModel`, format
 ``"xcat.MappedModel"``)::
 
     source/             the source TwoTower, saved as above
@@ -24,17 +24,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from xcat.models.config import TwoTowerConfig
+from xcat.models.mapped import EmcdrMapper, MappedModel
 from xcat.models.two_tower import TwoTower
 from xcat.models.vocab import Vocab
-
-if TYPE_CHECKING:
-    from xcat.transfer.mapping import MappedModel
 
 __all__ = ["FORMAT_VERSION", "MAPPED_FORMAT_VERSION", "load", "read_metadata", "save"]
 
@@ -68,7 +66,7 @@ def save(
 
     Parameters
     ----------
-    model : TwoTower or xcat.transfer.MappedModel
+    model : TwoTower or MappedModel
         A mapped model (EMCDR) is written as ``source/`` and ``target/``
         (two saved two-tower models), ``mapper.safetensors`` and
         ``config.json`` (see the module docstring).
@@ -88,12 +86,11 @@ def save(
     ------
     ValueError
         If ``model`` is neither a TwoTower nor a MappedModel, or a mapped
-        model's parts do not fit together (mapper sizes, cold mask length).
+        model's parts do not fit together (mapper sizes, cold mask length,
+        the users or items of the two models' vocabularies).
     """
     if isinstance(model, TwoTower):
         return _save_two_tower(model, Path(path), extra)
-    from xcat.transfer.mapping import MappedModel
-
     if isinstance(model, MappedModel):
         return _save_mapped(model, Path(path), extra)
     raise ValueError(f"model: expected a TwoTower or a MappedModel, got {type(model).__name__}")
@@ -131,7 +128,7 @@ def _save_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> P
         _FORMAT,
         extra,
         config=model.config.to_dict(),
-        # what xcat.train.update needs to continue training the same way
+        # what a feedback update needs to continue training the same way
         training={"frozen": list(model.frozen), "trained_until": model.trained_until},
     )
     (d / CONFIG).write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -147,8 +144,6 @@ def _save_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> P
 def _save_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> Path:
     from safetensors.torch import save_file
 
-    from xcat.transfer.mapping import EmcdrMapper
-
     for role in ("source_model", "target_model"):
         part = getattr(model, role)
         if not isinstance(part, TwoTower):
@@ -163,6 +158,12 @@ def _save_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> P
         raise ValueError(
             f"model.mapper: maps {sizes['source_dim']} -> {sizes['target_dim']} dimensions, but "
             f"the source model has dim {src.dim} and the target model {tgt.dim}"
+        )
+    differ = _vocab_differences(model.source_model.vocab, model.target_model.vocab)
+    if differ:
+        raise ValueError(
+            f"model: the source and target models' vocabularies do not list the same "
+            f"{' and '.join(differ)} in the same order; both must share one vocabulary"
         )
     cold = np.asarray(model.cold)
     if cold.dtype != np.bool_ or cold.shape != (tgt.n_users,):
@@ -250,7 +251,7 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> TwoTower | 
 
     Returns
     -------
-    TwoTower or xcat.transfer.MappedModel
+    TwoTower or MappedModel
         As ``config.json``'s ``format`` says; in eval mode, metadata in
         ``model.metadata``. A TwoTower's ``vocab`` is set when the directory
         has ``vocab.json``; a MappedModel's is its target model's.
@@ -263,14 +264,27 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> TwoTower | 
         ``source/`` or ``target/``).
     ValueError
         If the format is not an xcat model's, its version is newer than this
-        xcat reads, or the weights do not match the config
-        (missing/unexpected tensors, wrong shapes).
+        xcat reads, the weights do not match the config
+        (missing/unexpected tensors, wrong shapes), or ``vocab.json`` does
+        not fit the weights: an id map (users, items, feature tokens) with
+        another number of ids than its tables have rows, or item feature
+        rows of another width (the message names the file, the id map and
+        both sizes). For a mapped model, each of ``source/`` and
+        ``target/`` is checked so, and their vocabularies must hold the same
+        users and items in the same order.
     """
     d = Path(path)
     meta = _read_metadata(d)
     if meta["format"] == _MAPPED_FORMAT:
         return _load_mapped(d, meta, device)
     return _load_two_tower(d, meta, device)
+
+
+def _vocab_differences(a: Vocab | None, b: Vocab | None) -> list[str]:
+    """Id maps (``"users"``, ``"items"``) two vocabularies disagree on; none when one is absent."""
+    if a is None or b is None or a is b:
+        return []
+    return [name for name in ("users", "items") if getattr(a, name) != getattr(b, name)]
 
 
 def _check_state(wfile: Path, own: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> None:
@@ -284,6 +298,52 @@ def _check_state(wfile: Path, own: dict[str, torch.Tensor], state: dict[str, tor
         )
 
 
+def _read_vocab(vfile: Path) -> Vocab:
+    try:
+        return Vocab.from_dict(json.loads(vfile.read_text(encoding="utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{vfile}: not a readable xcat vocabulary: {e}") from None
+
+
+def _check_vocab(vfile: Path, wfile: Path, vocab: Vocab, model: TwoTower) -> None:
+    """Refuse a vocabulary whose id maps do not fit the tables of the weights beside it.
+
+    Every id map must have as many ids as the tables it indexes have id
+    rows: users (``n_users``), items (``n_items``), feature tokens
+    (``n_features``), and one feature row of ``max_item_features`` slots per
+    item. A ``vocab.json`` saved with other weights (a stale one) would
+    otherwise encode ids to the wrong rows, or past the end of a table.
+    ``model`` holds the config the weights were checked against.
+    """
+    c = model.config
+    state = model.state_dict()
+    tables = model.id_tables()
+    n_features = len(vocab.features) if vocab.features is not None else 0
+    sizes = (
+        ("user", "users", vocab.n_users, c.n_users),
+        ("item", "items", vocab.n_items, c.n_items),
+        ("feature", "features", n_features, c.n_features),
+    )
+    for kind, id_map, have, want in sizes:
+        if have == want:
+            continue
+        shapes = ", ".join(
+            f"{k} {tuple(state[k].shape)}" for k, t in tables.items() if t.kind == kind
+        )
+        raise ValueError(
+            f"{vfile}: the {id_map} id map has {have:,} ids, but {wfile.name} has {want:,} "
+            f"{kind} rows ({CONFIG} n_{id_map}={want}{'; ' + shapes if shapes else ''}); the "
+            f"vocabulary belongs to other weights (a stale {VOCAB}?)"
+        )
+    width = vocab.item_features.shape[1]
+    if width != c.max_item_features:
+        raise ValueError(
+            f"{vfile}: the item features have {width} slots per item, but {wfile.name} has "
+            f"{c.max_item_features} ({CONFIG} max_item_features={c.max_item_features}); the "
+            f"vocabulary belongs to other weights (a stale {VOCAB}?)"
+        )
+
+
 def _load_two_tower(d: Path, meta: dict[str, Any], device: str | torch.device) -> TwoTower:
     from safetensors.torch import load_file
 
@@ -291,25 +351,24 @@ def _load_two_tower(d: Path, meta: dict[str, Any], device: str | torch.device) -
     if not wfile.is_file():
         raise FileNotFoundError(f"{d} is not a complete xcat model: {WEIGHTS} is missing")
     config = TwoTowerConfig.from_dict(meta["config"])
-    vocab = None
-    if (d / VOCAB).is_file():
-        vocab = Vocab.from_dict(json.loads((d / VOCAB).read_text(encoding="utf-8")))
+    vfile = d / VOCAB
+    vocab = _read_vocab(vfile) if vfile.is_file() else None
     model = TwoTower(config)
-    model.vocab = vocab
     state = load_file(str(wfile))
     _check_state(wfile, model.state_dict(), state)
+    if vocab is not None:
+        _check_vocab(vfile, wfile, vocab, model)
+    model.vocab = vocab
     model.load_state_dict(state)
     training = meta.get("training", {})
     model.frozen = tuple(training.get("frozen", ()))
     model.trained_until = training.get("trained_until")
-    model.metadata = meta  # type: ignore[attr-defined]
+    model.metadata = meta
     return model.to(device).eval()
 
 
 def _load_mapped(d: Path, meta: dict[str, Any], device: str | torch.device) -> MappedModel:
     from safetensors.torch import load_file
-
-    from xcat.transfer.mapping import EmcdrMapper, MappedModel
 
     f = d / CONFIG
     for part in (SOURCE, TARGET):
@@ -335,6 +394,13 @@ def _load_mapped(d: Path, meta: dict[str, Any], device: str | torch.device) -> M
         raise ValueError(
             f"{d}: {SOURCE}/ has {sc.n_users} users and {sc.n_items} items, {TARGET}/ "
             f"{tc.n_users} and {tc.n_items}; both must share one vocabulary"
+        )
+    differ = _vocab_differences(source.vocab, target.vocab)
+    if differ:
+        raise ValueError(
+            f"{d}: {SOURCE}/{VOCAB} and {TARGET}/{VOCAB} list the same number of users and items "
+            f"but not the same {' and '.join(differ)} in the same order; both must share one "
+            "vocabulary (the cold-start mask and the mapping index users by row)"
         )
     mapper = EmcdrMapper(sizes["source_dim"], sizes["target_dim"], sizes["hidden_dim"])
     own = {f"mapper.{k}": v for k, v in mapper.state_dict().items()}

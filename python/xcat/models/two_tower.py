@@ -1,53 +1,100 @@
 """The two-tower retrieval model (Covington et al., RecSys 2016; Yi et al., RecSys 2019).
 
 Item tower ``c = f_c(x_c)``: item-id embedding plus the mean-pooled item
-feature tokens -> MLP -> L2-normalised ``d``-dim vector.  User tower
-``u = f_u(x_u, c_u)``: user-id embedding plus the mean-pooled embeddings of
-the user's history items (items of every category the user touched, so a
-user with only source-domain history still gets a representation) -> MLP
--> L2-normalised.  The score is the cosine similarity ``u . c``.
+feature tokens -> MLP -> L2-normalised ``d``-dim vector. User tower
+``u = f_u(x_u, c_u)``: chosen by ``TwoTowerConfig.user_tower`` among the
+towers of :mod:`xcat.models.towers` (default: user-id embedding plus the
+mean-pooled embeddings of the user's history items -> MLP -> L2-normalised).
+The score is the cosine similarity ``u . c``.
 
-Parameter names (state-dict keys), used by :mod:`xcat.transfer`:
+Parameter names (state-dict keys) are ``user_tower.<the tower's names>``
+(for the default tower ``user_tower.user_id.weight``,
+``user_tower.history.weight``, ``user_tower.mlp.*``) and:
 
 ====================================  ===========================================
-``user_tower.user_id.weight``          user-id embedding ``(n_users, e)``
-``user_tower.history.weight``          history item embedding ``(n_items + 1, e)``
-``user_tower.mlp.*``                   user MLP
 ``item_tower.item_id.weight``          item-id embedding ``(n_items, e)``
 ``item_tower.features.weight``         feature embedding ``(n_features + 1, e)``
 ``item_tower.mlp.*``                   item MLP
 ====================================  ===========================================
 
-Buffers (saved, never trained): ``user_history`` ``(n_users, max_history)``
-and ``item_tower.item_features`` ``(n_items, max_item_features)``, int64,
-padded with the padding row of their table.
+Code that moves weights asks the model which tables are indexed by users,
+items or feature tokens (:meth:`TwoTower.id_tables`) and what is frozen or re-drawn by default
+(:meth:`TwoTower.default_freeze`, :meth:`TwoTower.default_reinit`) instead
+of naming keys.
+
+Buffers (saved, never trained; :attr:`TwoTower.input_buffers`):
+``user_history`` ``(n_users, max_history)``, the users' stored histories, and
+``item_tower.item_features`` ``(n_items, max_item_features)``, int64, padded
+with the padding row of their table. The towers never read the stored
+histories: the trainer passes each batch's histories in, and only the
+exports (:meth:`TwoTower.user_embeddings`) pool the stored ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import copy
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xcat.models.config import TwoTowerConfig
+from xcat.models.config import DEFAULT_USER_TOWER, TwoTowerConfig
+from xcat.models.layers import mlp
+from xcat.models.towers import IdTable, MeanPoolTower, UserEncoder, get_tower
 
-__all__ = ["ItemTower", "TwoTower", "UserTower"]
+__all__ = [
+    "ItemTower",
+    "TwoTower",
+    "UserTower",
+    "default_freeze_names",
+    "default_reinit_names",
+]
+
+#: The default user tower under its former name.
+UserTower = MeanPoolTower
+
+#: Attribute names of the towers in :class:`TwoTower`: the first component of
+#: their state-dict keys.
+_USER, _ITEM = "user_tower", "item_tower"
 
 
-def _mlp(in_dim: int, hidden: Sequence[int], out_dim: int, dropout: float) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = in_dim
-    for h in hidden:
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        layers += [nn.Linear(width, h), nn.ReLU()]
-        width = h
-    layers.append(nn.Linear(width, out_dim))
-    return nn.Sequential(*layers)
+def default_freeze_names(user_tower: str = DEFAULT_USER_TOWER) -> tuple[str, ...]:
+    """Parameter prefixes the ``freeze`` strategy keeps fixed by default.
+
+    Parameters
+    ----------
+    user_tower : str, default "mean"
+        The model's ``TwoTowerConfig.user_tower``.
+
+    Returns
+    -------
+    tuple of str
+        The user tower's ``default_freeze``, as model parameter prefixes
+        (``("user_tower.user_id", "user_tower.mlp")`` for the default tower).
+
+    Raises
+    ------
+    ValueError
+        If no tower has that name.
+    """
+    return tuple(f"{_USER}.{n}" for n in get_tower(user_tower).default_freeze)
+
+
+def default_reinit_names(user_tower: str = DEFAULT_USER_TOWER) -> tuple[str, ...]:
+    """Parameter prefixes the ``reinit`` strategy re-draws by default: the item tower.
+
+    Parameters
+    ----------
+    user_tower : str, default "mean"
+        The model's user tower (the default does not depend on it).
+
+    Returns
+    -------
+    tuple of str
+    """
+    return (_ITEM,)
 
 
 class ItemTower(nn.Module):
@@ -57,6 +104,8 @@ class ItemTower(nn.Module):
     ----------
     config : TwoTowerConfig
     """
+
+    item_features: torch.Tensor
 
     def __init__(self, config: TwoTowerConfig):
         super().__init__()
@@ -76,7 +125,7 @@ class ItemTower(nn.Module):
                 (config.n_items, config.max_item_features), config.n_features, dtype=torch.long
             ),
         )
-        self.mlp = _mlp(in_dim, config.hidden_dims, config.dim, config.dropout)
+        self.mlp = mlp(in_dim, config.hidden_dims, config.dim, config.dropout)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -89,6 +138,13 @@ class ItemTower(nn.Module):
         for m in self.mlp:
             if isinstance(m, nn.Linear):
                 m.reset_parameters()
+
+    def id_tables(self) -> dict[str, IdTable]:
+        """Return the item-id table and, with item features, the feature table (padding last)."""
+        tables = {"item_id.weight": IdTable("item")}
+        if self.features is not None:
+            tables["features.weight"] = IdTable("feature", padding=True)
+        return tables
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:
         """Item embeddings.
@@ -104,58 +160,6 @@ class ItemTower(nn.Module):
         x = self.item_id(items)
         if self.features is not None:
             x = torch.cat([x, self.features(self.item_features[items])], dim=-1)
-        return F.normalize(self.mlp(x), dim=-1)
-
-
-class UserTower(nn.Module):
-    """``f_u``: user id + mean-pooled history items -> MLP -> unit vector.
-
-    Parameters
-    ----------
-    config : TwoTowerConfig
-    """
-
-    def __init__(self, config: TwoTowerConfig):
-        super().__init__()
-        e = config.embedding_dim
-        self.pad = config.n_items
-        self.user_id: nn.Embedding | None = (
-            nn.Embedding(config.n_users, e) if config.use_user_id else None
-        )
-        self.history = nn.EmbeddingBag(
-            config.n_items + 1, e, mode="mean", padding_idx=config.n_items
-        )
-        in_dim = e * (2 if config.use_user_id else 1)
-        self.mlp = _mlp(in_dim, config.hidden_dims, config.dim, config.dropout)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Re-draw every parameter (embeddings N(0, 0.05^2), linear layers as PyTorch)."""
-        if self.user_id is not None:
-            nn.init.normal_(self.user_id.weight, std=0.05)
-        nn.init.normal_(self.history.weight, std=0.05)
-        with torch.no_grad():
-            self.history.weight[-1].zero_()
-        for m in self.mlp:
-            if isinstance(m, nn.Linear):
-                m.reset_parameters()
-
-    def forward(self, users: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
-        """User embeddings.
-
-        Parameters
-        ----------
-        users : torch.LongTensor, shape (B,)
-        history : torch.LongTensor, shape (B, L)
-            Item rows, padded with ``n_items``. An all-padding row pools to
-            zeros (a user with no history).
-
-        Returns
-        -------
-        torch.Tensor, shape (B, dim), unit rows
-        """
-        h = self.history(history)
-        x = torch.cat([self.user_id(users), h], dim=-1) if self.user_id is not None else h
         return F.normalize(self.mlp(x), dim=-1)
 
 
@@ -179,6 +183,7 @@ class TwoTower(nn.Module):
     Parameters
     ----------
     config : TwoTowerConfig
+        Sizes, and the user tower (``config.user_tower``).
     vocab : xcat.models.Vocab, optional
         Id maps and item features. When given, its item features are loaded
         into the item tower; it is saved with the model.
@@ -186,7 +191,8 @@ class TwoTower(nn.Module):
     Raises
     ------
     ValueError
-        If ``vocab`` does not match the config sizes.
+        If ``vocab`` does not match the config sizes, or no user tower has
+        the config's name.
 
     Examples
     --------
@@ -195,17 +201,29 @@ class TwoTower(nn.Module):
     >>> xcat.topn(model.user_embeddings(users), model.item_embeddings(), 10)  # doctest: +SKIP
     """
 
+    #: Buffers holding inputs rather than learned values (the stored
+    #: histories and the item feature rows): set from data by
+    #: :meth:`set_history` and :meth:`set_item_features`, rebuilt (not copied)
+    #: when the model grows.
+    input_buffers: ClassVar[tuple[str, ...]] = ("user_history", "item_tower.item_features")
+
+    user_tower: UserEncoder
+    item_tower: ItemTower
+    user_history: torch.Tensor
+    #: ``config.json`` of the directory a loaded model was read from (only on loaded models).
+    metadata: dict[str, Any]
+
     def __init__(self, config: TwoTowerConfig, vocab: Any = None):
         super().__init__()
         self.config = config
         self.vocab = vocab
         #: Parameters kept fixed when this model was trained on the target
-        #: (set by :func:`xcat.transfer.transfer`); :meth:`update` keeps them fixed too.
+        #: (set by the transfer layer); a feedback update keeps them fixed too.
         self.frozen: tuple[str, ...] = ()
         #: Latest timestamp of the training data (ISO 8601, UTC), if it had
-        #: timestamps; :meth:`update` reports older events.
+        #: timestamps; a feedback update reports older events.
         self.trained_until: str | None = None
-        self.user_tower = UserTower(config)
+        self.user_tower = get_tower(config.user_tower)(config)
         self.item_tower = ItemTower(config)
         self.register_buffer(
             "user_history",
@@ -224,6 +242,52 @@ class TwoTower(nn.Module):
         """Device of the parameters."""
         return self.item_tower.item_id.weight.device
 
+    def clone(self) -> TwoTower:
+        """Return an independent copy: copied tensors and attributes, the same ``vocab`` object.
+
+        Training or updating the copy leaves this model untouched (an
+        update replaces the copy's vocabulary rather than changing it).
+
+        Returns
+        -------
+        TwoTower
+            Same device and train/eval mode.
+        """
+        vocab = self.vocab
+        self.vocab = None
+        try:
+            out = copy.deepcopy(self)
+        finally:
+            self.vocab = vocab
+        out.vocab = vocab
+        return out
+
+    # ---------------------------------------------------------------- parameter groups
+
+    def id_tables(self) -> dict[str, IdTable]:
+        """Parameters (state-dict keys) whose rows are users, items or feature tokens.
+
+        What :func:`xcat.models.remap` moves row by row, following raw ids,
+        when the model is grown or transferred to another vocabulary.
+
+        Returns
+        -------
+        dict of str to IdTable
+            The user tower's tables (``user_tower.*``), the item-id table and,
+            when items have features, the feature table.
+        """
+        out = {f"{_USER}.{k}": t for k, t in self.user_tower.id_tables().items()}
+        out.update({f"{_ITEM}.{k}": t for k, t in self.item_tower.id_tables().items()})
+        return out
+
+    def default_freeze(self) -> tuple[str, ...]:
+        """Parameter prefixes the ``freeze`` strategy keeps fixed by default (the user tower's)."""
+        return tuple(f"{_USER}.{n}" for n in self.user_tower.default_freeze)
+
+    def default_reinit(self) -> tuple[str, ...]:
+        """Parameter prefixes the ``reinit`` strategy re-draws by default (the item tower)."""
+        return default_reinit_names(self.config.user_tower)
+
     # ---------------------------------------------------------------- inputs
 
     def set_item_features(self, codes: np.ndarray) -> None:
@@ -240,7 +304,11 @@ class TwoTower(nn.Module):
         self.item_tower.item_features.copy_(t)
 
     def set_history(self, history: np.ndarray) -> None:
-        """Set the interaction history the user tower pools.
+        """Store the users' histories, which :meth:`user_embeddings` encodes.
+
+        The trainer stores the histories it trains with, and a feedback
+        update appends new events; the towers themselves take histories as
+        input.
 
         Parameters
         ----------
@@ -274,58 +342,53 @@ class TwoTower(nn.Module):
             out[:, : h.shape[1]] = np.where(h < 0, c.n_items, h)
         self.user_history.copy_(torch.from_numpy(out))
 
+    def stored_history(self) -> np.ndarray:
+        """Return the stored histories in the form :meth:`set_history` takes.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n_users, max_history)
+            Item rows, oldest first, ``-1`` for padding; a copy.
+        """
+        h = self.user_history.cpu().numpy()
+        return np.where(h == self.config.n_items, -1, h)
+
     def has_history(self) -> np.ndarray:
         """Bool mask ``(n_users,)``: whether each user has any history item."""
         return (self.user_history != self.config.n_items).any(dim=1).cpu().numpy()
 
     # ---------------------------------------------------------------- towers
 
-    def encode_users(
-        self, users: torch.Tensor, *, drop_items: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """User tower on stored histories.
+    def encode_users(self, users: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
+        """User tower: a pure function of the users and their histories.
 
         Parameters
         ----------
         users : torch.LongTensor, shape (B,)
-        drop_items : torch.LongTensor, shape (B,), optional
-            For training: remove this item from each user's history (the
-            positive being predicted), so the tower cannot copy its label.
+        history : torch.LongTensor, shape (B, L)
+            Item rows, padded with ``n_items`` (in training, the batch's
+            positives already removed).
 
         Returns
         -------
         torch.Tensor, shape (B, dim), unit rows
         """
-        hist = self.user_history[users]
-        if drop_items is not None:
-            hist = hist.masked_fill(hist == drop_items[:, None], self.config.n_items)
-        return self.user_tower(users, hist)
+        return self.user_tower(users, history)
 
     def encode_items(self, items: torch.Tensor) -> torch.Tensor:
         """Item tower, shape (B,) -> (B, dim), unit rows."""
         return self.item_tower(items)
 
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Cosine scores of (user, item) pairs, shape (B,) -> (B,)."""
-        return (self.encode_users(users) * self.encode_items(items)).sum(-1)
-
-    # ---------------------------------------------------------------- feedback
-    def update(self, new_interactions: Any, *, steps: int = 100, **options: Any) -> Any:
-        """Apply new interactions in place: grow id maps and tables, fine-tune ``steps`` steps.
-
-        See :func:`xcat.train.update.update` for the parameters (``replay``,
-        ``train_config``, ``invalid``), the initialisation of new rows and
-        the validation of the events.
-
-        Returns
-        -------
-        xcat.train.update.UpdateReport
-        """
-        from xcat.train.update import update
-
-        return update(self, new_interactions, steps=steps, **options)
+    def forward(
+        self, users: torch.Tensor, history: torch.Tensor, items: torch.Tensor
+    ) -> torch.Tensor:
+        """Cosine scores of (user, item) pairs, shapes (B,), (B, L), (B,) -> (B,)."""
+        return (self.encode_users(users, history) * self.encode_items(items)).sum(-1)
 
     # ---------------------------------------------------------------- export
+
+    def _encode_stored(self, users: torch.Tensor) -> torch.Tensor:
+        return self.encode_users(users, self.user_history[users])
 
     @torch.no_grad()
     def _export(self, fn: Any, rows: Any, n: int, name: str, batch_size: int) -> np.ndarray:
@@ -363,7 +426,7 @@ class TwoTower(nn.Module):
         ValueError
             If ``users`` is not 1-D integers in ``0..n_users-1``.
         """
-        return self._export(self.encode_users, users, self.config.n_users, "users", batch_size)
+        return self._export(self._encode_stored, users, self.config.n_users, "users", batch_size)
 
     def item_embeddings(self, items: Any = None, *, batch_size: int = 8192) -> np.ndarray:
         """Item vectors ready for :func:`xcat.topn`.

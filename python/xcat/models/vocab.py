@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xcat.data.interactions import CATEGORY, ITEM, RATING, TIMESTAMP, USER, IdMap, Interactions
+from xcat.data.idmap import IdMap
+from xcat.data.interactions import Interactions
+from xcat.data.schema import CATEGORY, ITEM, RATING, TIMESTAMP, USER
 from xcat.models.config import TwoTowerConfig
 
 __all__ = ["EncodedInteractions", "Vocab"]
@@ -46,7 +48,25 @@ class EncodedInteractions:
         return len(self.users)
 
     def csr(self, n_users: int, n_items: int) -> Any:
-        """Return the (user, item) pairs as a binary CSR matrix of shape (n_users, n_items)."""
+        """Return which (user, item) pairs occur, as a binary CSR matrix.
+
+        Parameters
+        ----------
+        n_users, n_items : int
+            Shape of the matrix (e.g. ``vocab.n_users``, ``vocab.n_items``).
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix of float32, shape (n_users, n_items)
+            1.0 where the user interacted with the item, however many times
+            (a repeated interaction is still 1.0); canonical (sorted indices,
+            no duplicate entries, no explicit zeros).
+
+        Raises
+        ------
+        ValueError
+            If a row number is outside the shape (from SciPy).
+        """
         import scipy.sparse as sp
 
         m = sp.csr_matrix(
@@ -54,6 +74,8 @@ class EncodedInteractions:
             shape=(n_users, n_items),
         )
         m.sum_duplicates()
+        # summing merged the repeats into counts; binary means one per pair
+        m.data[:] = 1.0
         return m
 
 
@@ -247,7 +269,7 @@ class Vocab:
 
         Old row numbers are unchanged: each id map of ``self`` is a prefix of
         the returned one's, so indices stored with a model stay valid (the
-        feedback loop, :func:`xcat.train.update.update`). New items take
+        feedback loop, the training layer's ``update``). New items take
         their category from ``new`` and the feature tokens this vocabulary
         already knows: the category token and, when ``new`` has an items
         table, its non-float columns (float columns were bucketed by
@@ -441,7 +463,11 @@ class Vocab:
         Raises
         ------
         ValueError
-            If ``d`` is not a saved vocabulary or has a newer format version.
+            If ``d`` is not a saved vocabulary, has a newer format version,
+            or its parts disagree: the item domains or item feature rows are
+            not one per item of the item id map, or refer to a domain or
+            feature token the vocabulary does not have (the message names
+            the parts and both sizes).
         """
         if d.get("format") != _FORMAT:
             raise ValueError("not a saved xcat Vocab (missing 'format': 'xcat.Vocab')")
@@ -450,16 +476,55 @@ class Vocab:
                 f"the vocabulary has format version {d.get('version')}, "
                 f"this xcat reads up to {_VERSION}"
             )
+        missing = [
+            k
+            for k in (
+                "users",
+                "items",
+                "domains",
+                "item_domains",
+                "features",
+                "item_features",
+                "n_feature_slots",
+            )
+            if k not in d
+        ]
+        if missing:
+            raise ValueError(f"not a complete xcat Vocab: {missing} missing")
         items = IdMap.from_dict(d["items"])
-        feats = np.asarray(d["item_features"], dtype=np.int64).reshape(
-            len(items), d["n_feature_slots"]
-        )
+        features = IdMap.from_dict(d["features"]) if d["features"] is not None else None
+        domains = tuple(d["domains"])
+        item_domains = np.asarray(d["item_domains"], dtype=np.int64).reshape(-1)
+        if len(item_domains) != len(items):
+            raise ValueError(
+                f"'item_domains' has {len(item_domains)} entries but the item id map "
+                f"{len(items)} ids; one domain per item is expected"
+            )
+        if item_domains.size and (item_domains.min() < 0 or item_domains.max() >= len(domains)):
+            raise ValueError(
+                f"'item_domains' refers to domain {int(item_domains.max())} (or a negative one), "
+                f"but 'domains' has {len(domains)} names"
+            )
+        slots = int(d["n_feature_slots"])
+        rows = d["item_features"]
+        if len(rows) != len(items):
+            raise ValueError(
+                f"'item_features' has {len(rows)} rows but the item id map {len(items)} ids; "
+                "one row per item is expected"
+            )
+        feats = np.asarray(rows, dtype=np.int64).reshape(len(items), slots)
+        n_features = len(features) if features is not None else 0
+        if feats.size and (feats.min() < -1 or feats.max() >= n_features):
+            raise ValueError(
+                f"'item_features' refers to feature row {int(feats.max())} (or below -1), but "
+                f"the feature id map has {n_features} tokens"
+            )
         return cls(
             users=IdMap.from_dict(d["users"]),
             items=items,
-            domains=tuple(d["domains"]),
-            item_domains=np.asarray(d["item_domains"], dtype=np.int64),
-            features=IdMap.from_dict(d["features"]) if d["features"] is not None else None,
+            domains=domains,
+            item_domains=item_domains,
+            features=features,
             item_features=feats,
             scoped_items=bool(d.get("scoped_items", False)),
         )

@@ -9,13 +9,14 @@ process can load it without PyTorch.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from xcat.data.interactions import IdMap
+from xcat.data.idmap import IdMap
+from xcat.evaluate.popularity import item_popularity, popularity_order
 from xcat.kernels import cosine_similarity, topn
 
 __all__ = ["Recommender"]
@@ -36,8 +37,10 @@ class Recommender:
         Category of each item row (the domain it belongs to).
     history : scipy.sparse matrix, shape (U, I)
         Training interactions (any stored entry counts), in every category:
-        what ``exclude_seen`` removes, what popularity counts, and where
-        explanations come from.
+        what ``exclude_seen`` removes, where explanations come from, and
+        what popularity counts: :func:`xcat.evaluate.item_popularity`, the
+        number of distinct users per item, the definition the evaluation's
+        popularity baseline uses.
     metric : {"cosine", "dot"}, default "cosine"
         Score of :func:`xcat.topn`.
 
@@ -81,7 +84,9 @@ class Recommender:
         self.user_ids = user_ids
         self.item_ids = item_ids
         self.metric = metric
-        self._popularity = np.asarray(np.diff(self.history.tocsc().indptr), dtype=np.float64)
+        coo = self.history.tocoo()
+        # the one popularity definition (distinct users per item), as in evaluation
+        self._popularity = item_popularity(coo.row, coo.col, n_items).astype(np.float64)
 
     def categories(self) -> list[Hashable]:
         """Return the item categories, in order of first appearance."""
@@ -90,14 +95,18 @@ class Recommender:
     def _candidates(self, category: Hashable | Iterable[Hashable] | None) -> np.ndarray | None:
         if category is None:
             return None
-        wanted = [category] if isinstance(category, (str, int)) else list(category)
+        wanted: list[Hashable] = (
+            [category]
+            if isinstance(category, (str, int))
+            else list(cast(Iterable[Hashable], category))
+        )
         known = set(self.categories())
         missing = [c for c in wanted if c not in known]
         if missing:
             raise ValueError(
                 f"category: {missing} not among the item categories {sorted(known, key=str)}"
             )
-        return np.flatnonzero(np.isin(self.item_categories, wanted))
+        return np.flatnonzero(np.isin(self.item_categories, np.asarray(wanted)))
 
     def recommend(
         self,
@@ -122,7 +131,9 @@ class Recommender:
             Leave out items the user interacted with in training.
         unknown : {"popular", "raise"}, default "popular"
             Users the model does not know get the most popular items of the
-            category (``source`` column ``"popular"``), or raise.
+            category (``source`` column ``"popular"``, ``score`` the item's
+            number of distinct users in ``history``; ties to the lower item
+            row), or raise.
         explain : bool, default False
             Add ``because``: for each recommended item, the ``explain_k``
             items of the user's history *outside* the recommended category
@@ -168,7 +179,7 @@ class Recommender:
                 self._frame(np.asarray(users, dtype=object)[known], known_rows, top, "model")
             )
         if (~known).any():
-            order = np.lexsort((np.arange(len(self._popularity)), -self._popularity))
+            order = popularity_order(self._popularity)
             if candidates is not None:
                 order = order[np.isin(order, candidates)]
             best = order[:n]

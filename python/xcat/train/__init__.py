@@ -1,21 +1,30 @@
-"""Training of two-tower models: config, loop with early stopping, ranking metrics.
+"""Training of two-tower models: config, batches and loss steps, the loop, feedback updates.
 
 Importing :mod:`xcat.train` imports PyTorch.
 """
 
 from xcat.train.config import SAMPLING, TrainConfig
-from xcat.train.evaluation import RankingResult, ranking_metrics
-from xcat.train.loop import FitResult, ValidationSet, clone_model, evaluate, fit, resolve_device
+from xcat.train.loop import FitResult, fit, resolve_device
+from xcat.train.steps import LOSS_STEPS, Batch, BatchSource, LossInputs, train_step
+
+# Binding the name after the submodule import makes ``xcat.train.update`` the
+# function (``xcat.train.update(model, events)``); ``from xcat.train.update
+# import ...`` still reads the module.
+from xcat.train.update import UpdateReport, check_events, grow, update
 
 __all__ = [
+    "LOSS_STEPS",
     "SAMPLING",
+    "Batch",
+    "BatchSource",
     "FitResult",
-    "RankingResult",
+    "LossInputs",
     "TrainConfig",
-    "ValidationSet",
-    "clone_model",
-    "evaluate",
+    "UpdateReport",
+    "check_events",
     "fit",
-    "ranking_metrics",
+    "grow",
     "resolve_device",
+    "train_step",
+    "update",
 ]

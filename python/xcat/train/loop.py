@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from torch import nn
 
+from xcat.evaluate.ranking import ValidationSet, model_metrics
 from xcat.models.io import save
-from xcat.models.losses import bpr_loss, mse_loss, sampled_softmax_loss
 from xcat.models.two_tower import TwoTower
 from xcat.models.vocab import EncodedInteractions
 from xcat.train.config import TrainConfig
-from xcat.train.evaluation import RankingResult, ranking_metrics
+from xcat.train.steps import BatchSource, LossInputs, train_step
 
-__all__ = ["FitResult", "ValidationSet", "evaluate", "fit", "resolve_device"]
+__all__ = ["FitResult", "fit", "resolve_device"]
 
 logger = logging.getLogger("xcat.train")
 
@@ -42,78 +39,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     if d.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device: {device!r} requested but CUDA is not available")
     return d
-
-
-@dataclass(frozen=True)
-class ValidationSet:
-    """Held-out interactions to rank, as row numbers of a model's vocabulary.
-
-    Attributes
-    ----------
-    users : numpy.ndarray of int64, shape (U,)
-        Users evaluated.
-    truth : scipy.sparse.csr_matrix, shape (U, n_items)
-        Their held-out items.
-    exclude : scipy.sparse.csr_matrix, shape (U, n_items)
-        Their training items, never ranked.
-    candidates : numpy.ndarray of int64, shape (C,)
-        The catalogue ranked (e.g. every target-domain item).
-    """
-
-    users: np.ndarray
-    truth: sp.csr_matrix
-    exclude: sp.csr_matrix
-    candidates: np.ndarray
-
-    @classmethod
-    def build(
-        cls,
-        held_out: EncodedInteractions,
-        seen: EncodedInteractions,
-        *,
-        n_items: int,
-        candidates: np.ndarray,
-        users: np.ndarray | None = None,
-    ) -> ValidationSet:
-        """From held-out and training interactions.
-
-        Parameters
-        ----------
-        held_out : EncodedInteractions
-            Interactions to find (validation or test).
-        seen : EncodedInteractions
-            Training interactions; excluded from each user's ranking.
-        n_items : int
-        candidates : numpy.ndarray of int64
-        users : numpy.ndarray of int64, optional
-            Evaluate only these users (default: every user in ``held_out``).
-        """
-        u = np.unique(held_out.users) if users is None else np.asarray(users, dtype=np.int64)
-        pos = {int(x): i for i, x in enumerate(u)}
-
-        def restrict(e: EncodedInteractions) -> sp.csr_matrix:
-            rows = np.array([pos.get(int(x), -1) for x in e.users], dtype=np.int64)
-            keep = rows >= 0
-            m = sp.csr_matrix(
-                (np.ones(int(keep.sum()), np.float32), (rows[keep], e.items[keep])),
-                shape=(len(u), n_items),
-            )
-            m.sum_duplicates()
-            return m
-
-        return cls(u, restrict(held_out), restrict(seen), np.asarray(candidates, dtype=np.int64))
-
-
-def evaluate(model: Any, data: ValidationSet, *, k: int = 10) -> RankingResult:
-    """NDCG@k / HR@k of a model (anything with ``user_embeddings`` and ``item_embeddings``)."""
-    return ranking_metrics(
-        model.user_embeddings(data.users),
-        model.item_embeddings(),
-        data.truth,
-        k=k,
-        exclude=data.exclude,
-        candidates=data.candidates,
-    )
 
 
 @dataclass
@@ -211,6 +136,7 @@ def fit(
     config: TrainConfig | None = None,
     valid: ValidationSet | None = None,
     frozen: Iterable[str] = (),
+    history: np.ndarray | None = None,
     checkpoint_dir: str | Path | None = None,
 ) -> FitResult:
     """Train a model in place on (user, item) interactions.
@@ -218,10 +144,10 @@ def fit(
     Parameters
     ----------
     model : TwoTower
-        Its stored histories (:meth:`TwoTower.set_history`) are the user
-        tower's input; set them before training.
     train : EncodedInteractions
-        Training interactions (positives).
+        Training interactions (positives). Each batch holds these rows'
+        users, their histories (without the row's item) and items
+        (:class:`~xcat.train.steps.BatchSource`).
     config : TrainConfig, optional
         Default ``TrainConfig()``.
     valid : ValidationSet, optional
@@ -235,6 +161,12 @@ def fit(
         ``requires_grad`` is set to False and they are left out of the
         optimizer, so they stay bit-identical.
         :func:`xcat.transfer.frozen_parameters` computes them from a strategy.
+    history : numpy.ndarray of int, shape (n_users, L), optional
+        The users' histories the user tower pools, item rows with ``-1``
+        padding (:meth:`xcat.models.Vocab.histories`). They are stored in the
+        model (:meth:`TwoTower.set_history`), which validation and
+        :meth:`TwoTower.user_embeddings` encode. Default: the histories the
+        model already stores (as :func:`xcat.train.update` continues).
     checkpoint_dir : str or pathlib.Path, optional
         Where the best model is saved (:func:`xcat.models.save`) whenever
         validation improves.
@@ -246,8 +178,8 @@ def fit(
     Raises
     ------
     ValueError
-        If ``train`` is empty, a frozen name is not a parameter, or
-        everything is frozen.
+        If ``train`` is empty, a frozen name is not a parameter, everything
+        is frozen, or ``history`` has the wrong shape.
 
     Notes
     -----
@@ -275,24 +207,38 @@ def fit(
     trainable = [n for n in params if n not in frozen_set]
     if not trainable:
         raise ValueError("frozen: every parameter is frozen; nothing to train")
+    if history is not None:
+        model.set_history(history)
     model.to(device)
     optims = _optimizers(model, trainable, config)
     use_bf16 = config.bf16 and device.type == "cuda"
 
-    users_all = torch.from_numpy(train.users)
-    items_all = torch.from_numpy(train.items)
     w = _row_weights(train, model, config)
-    weights_all = torch.from_numpy(w) if w is not None else None
     counts = np.bincount(train.items, minlength=model.config.n_items).astype(np.float64)
     log_q_table = torch.from_numpy(
         np.log(np.maximum(counts, 1) / counts.sum()).astype(np.float32)
     ).to(device)
-    neg_pool = torch.from_numpy(np.unique(train.items))
     targets_all = None
     if config.loss == "mse" and train.ratings is not None:
         lo, hi = float(train.ratings.min()), float(train.ratings.max())
         scale = (train.ratings - lo) / (hi - lo) * 2 - 1 if hi > lo else np.ones_like(train.ratings)
         targets_all = torch.from_numpy(scale.astype(np.float32))
+    # the stored histories (on the device now) are the table the batches' histories come from
+    batches = BatchSource(
+        train,
+        model.user_history,
+        pad=model.config.n_items,
+        device=device,
+        weights=torch.from_numpy(w) if w is not None else None,
+        targets=targets_all,
+    )
+    inputs = LossInputs(
+        config=config,
+        log_q=log_q_table,
+        negatives=torch.from_numpy(np.unique(train.items)),
+        generator=gen,
+        device=device,
+    )
 
     result = FitResult(trainable=trainable, frozen=sorted(frozen_set), device=str(device))
     best_state: dict[str, torch.Tensor] | None = None
@@ -320,46 +266,9 @@ def fit(
                 if config.max_steps is not None and result.steps >= config.max_steps:
                     break
                 idx = order[s : s + config.batch_size]
-                u = users_all[idx].to(device)
-                i = items_all[idx].to(device)
-                wb = weights_all[idx].to(device) if weights_all is not None else None
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_bf16):
-                    uv = model.encode_users(u, drop_items=i)
-                    iv = model.encode_items(i)
-                    if config.loss == "softmax":
-                        loss = sampled_softmax_loss(
-                            uv,
-                            iv,
-                            temperature=config.temperature,
-                            log_q=log_q_table[i] if config.log_q else None,
-                            item_ids=i,
-                            weights=wb,
-                        )
-                    else:
-                        neg = neg_pool[torch.randint(len(neg_pool), (len(idx),), generator=gen)].to(
-                            device
-                        )
-                        nv = model.encode_items(neg)
-                        if config.loss == "bpr":
-                            loss = bpr_loss(uv, iv, nv, temperature=config.temperature, weights=wb)
-                        elif targets_all is not None:
-                            loss = mse_loss(uv, iv, targets_all[idx].to(device), weights=wb)
-                        else:
-                            ones = torch.ones(len(idx), device=device)
-                            ww = torch.cat([wb, wb]) if wb is not None else None
-                            loss = mse_loss(
-                                torch.cat([uv, uv]),
-                                torch.cat([iv, nv]),
-                                torch.cat([ones, torch.zeros_like(ones)]),
-                                weights=ww,
-                            )
-                for opt in optims:
-                    opt.zero_grad(set_to_none=True)
-                loss.backward()
-                for opt in optims:
-                    opt.step()
+                loss = train_step(model, batches.batch(idx), optims, inputs, bf16=use_bf16)
                 result.steps += 1
-                total += float(loss.detach()) * len(idx)
+                total += float(loss) * len(idx)
                 seen += len(idx)
                 bar.update(1)
                 bar.set_postfix(loss=f"{total / seen:.4f}")
@@ -372,7 +281,7 @@ def fit(
                 "interactions_per_s": seen / secs if secs > 0 else float("inf"),
             }
             if valid is not None:
-                m = evaluate(model, valid, k=config.eval_k)
+                m = model_metrics(model, valid, k=config.eval_k)
                 row["ndcg"], row["hr"] = m.ndcg, m.hr
                 improved = best_state is None or m.ndcg > result.best_metric
                 if improved:
@@ -425,15 +334,3 @@ def fit(
     model.eval()
     torch.set_num_threads(threads_before)
     return result
-
-
-def clone_model(model: TwoTower) -> TwoTower:
-    """Return a deep copy of a model (same vocab object, copied tensors)."""
-    vocab = model.vocab
-    model.vocab = None
-    try:
-        out = copy.deepcopy(model)
-    finally:
-        model.vocab = vocab
-    out.vocab = vocab
-    return out

@@ -2,7 +2,7 @@
 
 The feedback loop: recommendations change what users do, and what they do
 next flows back into the model without retraining from scratch.
-:func:`update` (also :meth:`xcat.models.TwoTower.update`)
+:func:`update` (``xcat.train.update(model, events)``)
 
 1. checks the new events row by row (:func:`check_events`): rows with a
    missing id, an unparseable timestamp or rating, a category the model
@@ -36,20 +36,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from xcat.data.interactions import (
-    CATEGORY,
-    ITEM,
-    RATING,
-    TIMESTAMP,
-    USER,
-    Interactions,
-    parse_iso_utc,
-)
+from xcat.data.interactions import Interactions
+from xcat.data.parse import parse_iso_utc
+from xcat.data.schema import CATEGORY, ITEM, RATING, TIMESTAMP, USER
+from xcat.models.remapping import remap
 from xcat.models.two_tower import TwoTower
-from xcat.models.vocab import Vocab
+from xcat.models.vocab import EncodedInteractions, Vocab
 from xcat.train.config import TrainConfig
+from xcat.train.loop import fit
 
 __all__ = ["UpdateReport", "check_events", "update"]
 
@@ -362,26 +357,14 @@ def _known_item_categories(vocab: Vocab, items: pd.Series) -> tuple[pd.Series, n
 # --------------------------------------------------------------------------- growing
 
 
-def _category_means(
-    weight: torch.Tensor, domains: np.ndarray, new_domains: np.ndarray
-) -> torch.Tensor:
-    """Rows for new items: the mean of the old items' rows of the same category."""
-    old = weight.detach()
-    overall = old.mean(dim=0)
-    out = overall.expand(len(new_domains), -1).clone()
-    for d in np.unique(new_domains):
-        same = torch.from_numpy(np.flatnonzero(domains == d))
-        if len(same):
-            out[torch.from_numpy(new_domains == d)] = old[same].mean(dim=0)
-    return out
-
-
 def grow(model: TwoTower, vocab: Vocab) -> TwoTower:
     """Return a copy of ``model`` sized for ``vocab``, an extension of ``model.vocab``.
 
-    Old rows of every table are copied bit for bit; new item rows (item-id
-    and history tables) are the mean of their category's old rows, new
-    user-id rows the mean of the old ones; new users have empty histories.
+    Old rows of every id table (:meth:`TwoTower.id_tables`) are copied bit
+    for bit; new item rows are the mean of their category's old rows, new
+    user rows the mean of the old ones; a table's padding row stays last.
+    Other parameters are copied; new users have empty histories. This is
+    :func:`xcat.models.remap` where the old id maps are prefixes of the new.
 
     Raises
     ------
@@ -391,60 +374,32 @@ def grow(model: TwoTower, vocab: Vocab) -> TwoTower:
     old_vocab = model.vocab
     if old_vocab is None:
         raise ValueError("model: has no vocabulary, so new ids cannot be mapped")
-    c = model.config
-    n_u, n_i = c.n_users, c.n_items
     if not vocab.extends(old_vocab):
         raise ValueError("vocab: the model's id maps must be a prefix of the new ones")
-    cfg = dataclasses.replace(c, n_users=vocab.n_users, n_items=vocab.n_items)
-    new = TwoTower(cfg, vocab)
-    new.frozen, new.trained_until = model.frozen, model.trained_until
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    grown = new.state_dict()
-    old_domains = vocab.item_domains[:n_i]
-    new_domains = vocab.item_domains[n_i:]
-    for name, value in state.items():
-        if name == "user_tower.user_id.weight":
-            grown[name][:n_u] = value
-            grown[name][n_u:] = value.mean(dim=0)
-        elif name == "user_tower.history.weight":  # rows: items, then the padding row
-            grown[name][:n_i] = value[:n_i]
-            grown[name][n_i:-1] = _category_means(value[:n_i], old_domains, new_domains)
-            grown[name][-1] = value[-1]
-        elif name == "item_tower.item_id.weight":
-            grown[name][:n_i] = value
-            grown[name][n_i:] = _category_means(value, old_domains, new_domains)
-        elif name == "user_history":  # padded with n_items, which moves
-            grown[name][:n_u] = torch.where(value == n_i, cfg.n_items, value)
-        elif name == "item_tower.item_features":
-            pass  # set from the vocabulary by TwoTower(cfg, vocab)
-        else:
-            grown[name] = value
-    new.load_state_dict(grown)
-    return new
+    return remap(model, vocab).model.train()
 
 
 def _append_history(model: TwoTower, users: np.ndarray, items: np.ndarray) -> None:
     """Append (user, item) events, in the given order, to the stored histories."""
-    pad = model.config.n_items
-    hist = model.user_history.cpu().numpy().copy()
+    hist = model.stored_history()
     width = hist.shape[1]
     order = np.argsort(users, kind="stable")
     users, items = users[order], items[order]
     starts = np.r_[0, np.flatnonzero(np.diff(users)) + 1]
     for s, e in zip(starts, np.r_[starts[1:], len(users)], strict=True):
         row = hist[users[s]]
-        merged = np.r_[row[row != pad], items[s:e]][-width:]
-        hist[users[s]] = pad
+        merged = np.r_[row[row >= 0], items[s:e]][-width:]
+        hist[users[s]] = -1
         hist[users[s], : len(merged)] = merged
-    model.user_history.copy_(torch.from_numpy(hist))
+    model.set_history(hist)
 
 
 def _replay_pairs(
     model: TwoTower, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` (user, item) pairs drawn uniformly from the stored histories."""
-    hist = model.user_history.cpu().numpy()
-    users, cols = np.nonzero(hist != model.config.n_items)
+    hist = model.stored_history()
+    users, cols = np.nonzero(hist >= 0)
     if n <= 0 or len(users) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     pick = rng.choice(len(users), size=min(n, len(users)), replace=False)
@@ -494,8 +449,6 @@ def update(
         If the model has no vocabulary, ``steps`` or ``replay`` is negative,
         ``invalid`` is unknown, or ``invalid="raise"`` and a row is invalid.
     """
-    from xcat.train.loop import fit
-
     if not isinstance(model, TwoTower):
         raise ValueError(f"model: expected a TwoTower, got {type(model).__name__}")
     if model.vocab is None:
@@ -525,10 +478,12 @@ def update(
     device = model.device
     if vocab.n_users > n_u or vocab.n_items > n_i:
         grown = grow(model.cpu(), vocab)
-        # swap the grown modules in, so the caller's object is the updated model
+        # swap the grown modules and buffers in, so the caller's object is the updated model
         model.config, model.vocab = grown.config, grown.vocab
-        model.user_tower, model.item_tower = grown.user_tower, grown.item_tower
-        model.user_history = grown.user_history
+        for name, child in grown.named_children():
+            setattr(model, name, child)
+        for name, buf in grown.named_buffers(recurse=False):
+            setattr(model, name, buf)
         model.to(device)
     report.new_users, report.new_items = vocab.n_users - n_u, vocab.n_items - n_i
     report.n_users, report.n_items = vocab.n_users, vocab.n_items
@@ -552,8 +507,6 @@ def update(
     report.trained_until = model.trained_until
     if steps == 0:
         return report
-    from xcat.models.vocab import EncodedInteractions
-
     train = EncodedInteractions(
         np.r_[enc.users, r_users],
         np.r_[enc.items, r_items],

@@ -10,11 +10,21 @@ a :class:`~xcat.data.CrossDomainData`:
    interaction is test, the one before is validation.
 3. Target validation = warm validation + cold-start validation users; test
    sets are built for all target test users and for cold-start users only.
-   Rankings are over the full target catalogue, excluding training items.
 
 :func:`published_protocol` keeps the split a benchmark ships with (the
 ``split`` column of the DisenCDR and CDRIB loaders) instead, so results sit
 beside the papers' numbers.
+
+Both protocols rank the full target catalogue and exclude the same items
+(:class:`~xcat.evaluate.ranking.ValidationSet`): at validation each user's
+target training items, at test its target training **and validation**
+items -- in both cases except the user's own held-out items. A test item the
+user already has in training or validation (a re-bought item) therefore
+stays rankable, as in RecBole's full-sort evaluation (its test-time history
+is train + valid minus the user's test positives); such pairs are kept and
+counted in ``info["repeat_test_pairs"]`` (``info["repeat_valid_pairs"]`` for
+validation). The sampled protocol draws negatives outside all of these
+(:class:`~xcat.evaluate.ranking.TestEvaluator`).
 """
 
 from __future__ import annotations
@@ -27,11 +37,17 @@ import numpy as np
 from xcat.data.domains import CrossDomainData
 from xcat.data.interactions import Interactions
 from xcat.data.splits import cold_start_split, leave_last_out
-from xcat.models.vocab import Vocab
-from xcat.train.loop import ValidationSet
+from xcat.evaluate.ranking import ValidationSet
+from xcat.models.vocab import EncodedInteractions, Vocab
 from xcat.transfer.run import TransferData
 
-__all__ = ["TransferProtocol", "cold_start_protocol", "published_protocol"]
+__all__ = [
+    "TransferProtocol",
+    "cold_start_protocol",
+    "known_interactions",
+    "published_protocol",
+    "repeat_counts",
+]
 
 
 @dataclass(frozen=True)
@@ -49,7 +65,10 @@ class TransferProtocol:
         Cold-start test users only (no target training interaction); may
         have no users (DisenCDR: every test user is warm).
     info : dict
-        Counts and split parameters.
+        Counts and split parameters; ``repeat_test_pairs`` /
+        ``repeat_valid_pairs`` count the distinct held-out (user, item)
+        pairs whose item the user also has among its known interactions
+        (kept rankable, see the module docstring).
     """
 
     data: TransferData
@@ -94,17 +113,17 @@ def cold_start_protocol(
     parts = [p for p in (warm.valid, cs.target_valid) if p is not None and len(p)]
     valid = Interactions.concat(parts) if parts else None
     tdata = TransferData(vocab, data.source, warm.train, valid)
-    train_enc = vocab.encode(warm.train)
+    known = known_interactions(tdata)
     cands = tdata.target_items()
     test_all = ValidationSet.build(
         vocab.encode(Interactions.concat([warm.test, cs.target_test])),
-        train_enc,
+        known,
         n_items=vocab.n_items,
         candidates=cands,
     )
     test_cold = ValidationSet.build(
         vocab.encode(cs.target_test),
-        train_enc,
+        known,
         n_items=vocab.n_items,
         candidates=cands,
     )
@@ -115,8 +134,50 @@ def cold_start_protocol(
         "target_train_rows": len(warm.train),
         "source_rows": len(data.source),
         "target_items": int(len(cands)),
+        **repeat_counts(tdata, test_all),
     }
     return TransferProtocol(tdata, test_all, test_cold, info)
+
+
+def known_interactions(tdata: TransferData) -> list[EncodedInteractions]:
+    """Return what a test ranking excludes: target training and validation interactions, encoded.
+
+    Parameters
+    ----------
+    tdata : TransferData
+
+    Returns
+    -------
+    list of EncodedInteractions
+        Training, then validation when there is any.
+    """
+    parts = [tdata.vocab.encode(tdata.target_train)]
+    if tdata.target_valid is not None and len(tdata.target_valid):
+        parts.append(tdata.vocab.encode(tdata.target_valid))
+    return parts
+
+
+def repeat_counts(tdata: TransferData, test_all: ValidationSet) -> dict[str, int]:
+    """Held-out pairs whose item the user already has (kept rankable), for a protocol's info.
+
+    Parameters
+    ----------
+    tdata : TransferData
+    test_all : ValidationSet
+        The protocol's test set.
+
+    Returns
+    -------
+    dict
+        ``repeat_test_pairs``: test (user, item) pairs whose item is among the
+        user's target training or validation items; ``repeat_valid_pairs``:
+        validation pairs whose item is among its training items.
+    """
+    valid = tdata.validation()
+    return {
+        "repeat_test_pairs": int(test_all.n_repeat_pairs),
+        "repeat_valid_pairs": int(valid.n_repeat_pairs) if valid is not None else 0,
+    }
 
 
 def published_protocol(
@@ -193,15 +254,16 @@ def published_protocol(
         )
     vocab = Vocab.from_interactions(source, train, valid, split.test)
     tdata = TransferData(vocab, source, train, valid, tuple(map(str, data.target.categories)))
-    train_enc = vocab.encode(train)
+    known = known_interactions(tdata)
     cands = tdata.target_items()
     test_enc = vocab.encode(split.test)
-    test_all = ValidationSet.build(test_enc, train_enc, n_items=vocab.n_items, candidates=cands)
+    test_all = ValidationSet.build(test_enc, known, n_items=vocab.n_items, candidates=cands)
+    # cold-start = no target *training* row (a validation row does not make a user warm)
     warm = np.zeros(vocab.n_users, dtype=bool)
-    warm[train_enc.users] = True
+    warm[known[0].users] = True
     cold_users = test_all.users[~warm[test_all.users]]
     test_cold = ValidationSet.build(
-        test_enc, train_enc, n_items=vocab.n_items, candidates=cands, users=cold_users
+        test_enc, known, n_items=vocab.n_items, candidates=cands, users=cold_users
     )
     info = {
         "protocol": "published",
@@ -215,6 +277,7 @@ def published_protocol(
         "target_train_rows": len(train),
         "source_rows": len(source),
         "target_items": int(len(cands)),
+        **repeat_counts(tdata, test_all),
     }
     return TransferProtocol(tdata, test_all, test_cold, info)
 

@@ -1,50 +1,57 @@
-"""Transfer strategies: what each one copies, re-initialises and freezes.
+"""Transfer strategies: the registry, and what each one copies, re-initialises and freezes.
 
-A strategy is declared as data (:class:`StrategySpec`), so what it freezes
-can be read, printed and tested without training anything.
+Every strategy is declared once, in :data:`STRATEGIES` (name ->
+:class:`StrategyDef`: what it does, its phases, which options it takes and
+the function that runs it); :func:`plan` turns a definition into the
+declared weight moves of one run (:class:`StrategySpec`), so what a
+strategy freezes can be read, printed and tested without training
+anything, and :func:`xcat.transfer.transfer` dispatches through the
+registry. A new strategy is a member of :class:`Strategy`, an entry of
+:data:`STRATEGIES` and its run function.
+
+This module imports no PyTorch (the CLI builds its ``--strategy`` choices
+from :data:`STRATEGY_NAMES`); the default freeze / reinit lists are asked of
+the model layer when needed (:data:`DEFAULT_FREEZE`, :data:`DEFAULT_REINIT`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
 
 from xcat.transfer.weights import match_names
+
+if TYPE_CHECKING:  # computed on first use by the module __getattr__ below
+    DEFAULT_FREEZE: tuple[str, ...]
+    DEFAULT_REINIT: tuple[str, ...]
 
 __all__ = [
     "DEFAULT_FREEZE",
     "DEFAULT_REINIT",
+    "STRATEGIES",
+    "STRATEGY_NAMES",
+    "ParameterDefaults",
     "Phase",
     "Strategy",
+    "StrategyDef",
     "StrategySpec",
+    "as_strategy",
     "frozen_parameters",
     "plan",
 ]
 
-#: What ``freeze`` keeps fixed by default: the shared user-side layers that
-#: map a user to a vector (user-id embedding and user MLP). The history item
-#: table stays trainable, because it holds rows for target-domain items that
-#: pretraining on the source never saw.
-DEFAULT_FREEZE: tuple[str, ...] = ("user_tower.user_id", "user_tower.mlp")
-#: What ``reinit`` re-draws by default: the whole item tower.
-DEFAULT_REINIT: tuple[str, ...] = ("item_tower",)
-
 
 class Strategy(str, Enum):
-    """Named transfer strategies from a source to a target domain."""
+    """Named transfer strategies from a source to a target domain (see :data:`STRATEGIES`)."""
 
-    #: Start from the pretrained model, fine-tune every parameter on the target.
     FULL = "full"
-    #: Start from the pretrained model, keep named (default user-side) parameters fixed.
     FREEZE = "freeze"
-    #: Keep the pretrained user tower, re-draw the item tower (or named layers), train all.
     REINIT = "reinit"
-    #: No transfer: a fresh model trained on the target only (the baseline).
     SCRATCH = "scratch"
-    #: EMCDR (Man et al., IJCAI 2017): separate source and target models and an
-    #: MLP from source to target user embeddings, fitted on overlapping users and
-    #: applied to cold-start users.
     MAPPING = "mapping"
 
 
@@ -54,6 +61,120 @@ class Phase(Enum):
     PRETRAIN = "pretrain"  # train on the source domain
     TARGET = "target"  # train on the target domain (fine-tune or from scratch)
     MAP = "map"  # fit the source -> target user mapping (EMCDR)
+
+
+@dataclass(frozen=True)
+class StrategyDef:
+    """How a strategy is declared in :data:`STRATEGIES`.
+
+    Attributes
+    ----------
+    strategy : Strategy
+    description : str
+        One sentence for help texts.
+    phases : tuple of Phase
+        Phases the strategy runs; with :attr:`Phase.PRETRAIN` it needs the
+        pretrained source model.
+    start_from_pretrained : bool
+        Whether the target model starts from the source model's weights.
+    source_history : bool, default True
+        Whether the user tower sees source-domain history during target
+        training and scoring.
+    takes_freeze, takes_reinit : bool, default False
+        Whether the strategy takes a freeze / reinit list of parameter names.
+    runner : str
+        ``"module:function"`` of the function that runs it, called with a
+        :class:`xcat.transfer.run.TransferJob` and returning a
+        :class:`xcat.transfer.run.TransferResult`; imported on first use
+        (it imports PyTorch).
+    """
+
+    strategy: Strategy
+    description: str
+    phases: tuple[Phase, ...]
+    start_from_pretrained: bool
+    runner: str
+    source_history: bool = True
+    takes_freeze: bool = False
+    takes_reinit: bool = False
+
+    @property
+    def name(self) -> str:
+        """The strategy's name, e.g. ``"freeze"``."""
+        return self.strategy.value
+
+    @property
+    def needs_pretrained(self) -> bool:
+        """Whether a run needs the pretrained source model."""
+        return Phase.PRETRAIN in self.phases
+
+    def run_function(self) -> Callable[[Any], Any]:
+        """Import and return the function that runs the strategy (:attr:`runner`)."""
+        module, _, name = self.runner.partition(":")
+        fn: Callable[[Any], Any] = getattr(importlib.import_module(module), name)
+        return fn
+
+
+_RUN = "xcat.transfer.run"
+_FINE = (Phase.PRETRAIN, Phase.TARGET)
+
+#: Every strategy by name, in the order experiments run and report them
+#: (the no-transfer baseline first).
+STRATEGIES: Mapping[str, StrategyDef] = MappingProxyType(
+    {
+        d.name: d
+        for d in (
+            StrategyDef(
+                Strategy.SCRATCH,
+                "No transfer: a fresh model trained on the target only (the baseline).",
+                (Phase.TARGET,),
+                start_from_pretrained=False,
+                source_history=False,
+                runner=f"{_RUN}:run_scratch",
+            ),
+            StrategyDef(
+                Strategy.FULL,
+                "Start from the pretrained model, fine-tune every parameter on the target.",
+                _FINE,
+                start_from_pretrained=True,
+                runner=f"{_RUN}:run_fine_tune",
+            ),
+            StrategyDef(
+                Strategy.FREEZE,
+                "Start from the pretrained model, keep named (default user-side) parameters fixed.",
+                _FINE,
+                start_from_pretrained=True,
+                takes_freeze=True,
+                runner=f"{_RUN}:run_fine_tune",
+            ),
+            StrategyDef(
+                Strategy.REINIT,
+                "Keep the pretrained user tower, re-draw the item tower (or named layers), "
+                "train all.",
+                _FINE,
+                start_from_pretrained=True,
+                takes_reinit=True,
+                runner=f"{_RUN}:run_fine_tune",
+            ),
+            StrategyDef(
+                Strategy.MAPPING,
+                "EMCDR (Man et al., IJCAI 2017): separate source and target models and an MLP "
+                "from source to target user embeddings, fitted on overlapping users and "
+                "applied to cold-start users.",
+                (Phase.PRETRAIN, Phase.TARGET, Phase.MAP),
+                start_from_pretrained=False,
+                source_history=False,
+                runner=f"{_RUN}:run_mapping",
+            ),
+        )
+    }
+)
+
+#: The strategy names, in registry order (choices of ``xcat transfer --strategy``).
+STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
+
+if set(STRATEGY_NAMES) != {s.value for s in Strategy}:  # pragma: no cover - a declaration bug
+    raise RuntimeError("xcat.transfer.strategies: Strategy and STRATEGIES disagree")
 
 
 @dataclass(frozen=True)
@@ -83,6 +204,11 @@ class StrategySpec:
     freeze: tuple[str, ...] = ()
     source_history: bool = True
 
+    @property
+    def definition(self) -> StrategyDef:
+        """The strategy's entry of :data:`STRATEGIES`."""
+        return STRATEGIES[self.strategy.value]
+
     def describe(self) -> str:
         """One line saying what the strategy copies, re-draws and freezes."""
         parts = []
@@ -96,7 +222,26 @@ class StrategySpec:
         return f"{self.strategy.value}: " + ", ".join(parts)
 
 
-def _as_strategy(strategy: str | Strategy) -> Strategy:
+class ParameterDefaults(Protocol):
+    """A model that says which parameters the strategies freeze / re-draw by default."""
+
+    def default_freeze(self) -> tuple[str, ...]:
+        """Parameter prefixes ``freeze`` keeps fixed by default."""
+        ...
+
+    def default_reinit(self) -> tuple[str, ...]:
+        """Parameter prefixes ``reinit`` re-draws by default."""
+        ...
+
+
+def as_strategy(strategy: str | Strategy) -> Strategy:
+    """Return the :class:`Strategy` called ``strategy``.
+
+    Raises
+    ------
+    ValueError
+        If no strategy has that name (the names are listed).
+    """
     try:
         return Strategy(strategy)
     except ValueError:
@@ -105,13 +250,26 @@ def _as_strategy(strategy: str | Strategy) -> Strategy:
 
 
 def _names(
-    given: str | Iterable[str] | None, default: tuple[str, ...], arg: str
+    given: str | Iterable[str] | None, default: Callable[[], tuple[str, ...]], arg: str
 ) -> tuple[str, ...]:
-    """Parameter names or prefixes given as one string or several; ``default`` when None."""
-    names = default if given is None else tuple([given] if isinstance(given, str) else given)
+    """Parameter names or prefixes given as one string or several; ``default()`` when None."""
+    names = default() if given is None else tuple([given] if isinstance(given, str) else given)
     if not names:
         raise ValueError(f"{arg}: give at least one name (or use the 'full' strategy)")
     return names
+
+
+def _default(kind: str, model: ParameterDefaults | None) -> tuple[str, ...]:
+    if model is not None:
+        return model.default_freeze() if kind == "freeze" else model.default_reinit()
+    # the defaults of a model with the default user tower (imports the model layer)
+    from xcat.models.two_tower import default_freeze_names, default_reinit_names
+
+    return default_freeze_names() if kind == "freeze" else default_reinit_names()
+
+
+def _only(flag: str) -> str:
+    return " or ".join(repr(n) for n, d in STRATEGIES.items() if getattr(d, flag))
 
 
 def plan(
@@ -119,19 +277,25 @@ def plan(
     *,
     freeze: Iterable[str] | None = None,
     reinit: Iterable[str] | None = None,
+    model: ParameterDefaults | None = None,
 ) -> StrategySpec:
     """Return the declared weight moves of a strategy.
 
     Parameters
     ----------
     strategy : str or Strategy
-        ``"full"``, ``"freeze"``, ``"reinit"``, ``"scratch"`` or ``"mapping"``.
+        A name of :data:`STRATEGIES`: ``"scratch"``, ``"full"``, ``"freeze"``,
+        ``"reinit"`` or ``"mapping"``.
     freeze : iterable of str, optional
         For ``"freeze"``: parameter names or dotted prefixes to keep fixed
-        (default :data:`DEFAULT_FREEZE`). Checked against a model by
-        :func:`frozen_parameters`.
+        (default: the model's :meth:`~xcat.models.TwoTower.default_freeze`).
+        Checked against a model by :func:`frozen_parameters`.
     reinit : iterable of str, optional
-        For ``"reinit"``: names or prefixes to re-draw (default
+        For ``"reinit"``: names or prefixes to re-draw (default: the model's
+        :meth:`~xcat.models.TwoTower.default_reinit`, the item tower).
+    model : TwoTower, optional
+        The model the defaults are asked of; without it, those of a model
+        with the default user tower (:data:`DEFAULT_FREEZE`,
         :data:`DEFAULT_REINIT`).
 
     Returns
@@ -144,21 +308,32 @@ def plan(
         If the strategy is unknown, or ``freeze`` / ``reinit`` is given to a
         strategy that does not use it.
     """
-    s = _as_strategy(strategy)
-    if freeze is not None and s is not Strategy.FREEZE:
-        raise ValueError(f"freeze: only the 'freeze' strategy takes a freeze list, not {s.value!r}")
-    if reinit is not None and s is not Strategy.REINIT:
-        raise ValueError(f"reinit: only the 'reinit' strategy takes a reinit list, not {s.value!r}")
-    fine = (Phase.PRETRAIN, Phase.TARGET)
-    if s is Strategy.FULL:
-        return StrategySpec(s, fine, True)
-    if s is Strategy.FREEZE:
-        return StrategySpec(s, fine, True, freeze=_names(freeze, DEFAULT_FREEZE, "freeze"))
-    if s is Strategy.REINIT:
-        return StrategySpec(s, fine, True, reinit=_names(reinit, DEFAULT_REINIT, "reinit"))
-    if s is Strategy.SCRATCH:
-        return StrategySpec(s, (Phase.TARGET,), False, source_history=False)
-    return StrategySpec(s, (Phase.PRETRAIN, Phase.TARGET, Phase.MAP), False, source_history=False)
+    s = as_strategy(strategy)
+    d = STRATEGIES[s.value]
+    if freeze is not None and not d.takes_freeze:
+        raise ValueError(
+            f"freeze: only the {_only('takes_freeze')} strategy takes a freeze list, "
+            f"not {s.value!r}"
+        )
+    if reinit is not None and not d.takes_reinit:
+        raise ValueError(
+            f"reinit: only the {_only('takes_reinit')} strategy takes a reinit list, "
+            f"not {s.value!r}"
+        )
+    frozen: tuple[str, ...] = ()
+    if d.takes_freeze:
+        frozen = _names(freeze, lambda: _default("freeze", model), "freeze")
+    redrawn: tuple[str, ...] = ()
+    if d.takes_reinit:
+        redrawn = _names(reinit, lambda: _default("reinit", model), "reinit")
+    return StrategySpec(
+        s,
+        d.phases,
+        d.start_from_pretrained,
+        reinit=redrawn,
+        freeze=frozen,
+        source_history=d.source_history,
+    )
 
 
 def frozen_parameters(spec: StrategySpec, parameter_names: Sequence[str]) -> list[str]:
@@ -183,3 +358,19 @@ def frozen_parameters(spec: StrategySpec, parameter_names: Sequence[str]) -> lis
     if not spec.freeze:
         return []
     return match_names(spec.freeze, parameter_names, what="freeze")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``DEFAULT_FREEZE`` and ``DEFAULT_REINIT``, asked of the model layer on first use.
+
+    ``DEFAULT_FREEZE``: what ``freeze`` keeps fixed in a model with the
+    default user tower, its user-id embedding and user MLP
+    (``("user_tower.user_id", "user_tower.mlp")``). ``DEFAULT_REINIT``: what
+    ``reinit`` re-draws, the item tower (``("item_tower",)``). Reading either
+    imports PyTorch.
+    """
+    if name in ("DEFAULT_FREEZE", "DEFAULT_REINIT"):
+        value = _default("freeze" if name == "DEFAULT_FREEZE" else "reinit", None)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

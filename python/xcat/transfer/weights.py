@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # only tensor methods are called: importing this module needs no torch
+    import torch
 
 __all__ = ["copy_weights", "match_names", "reinit_weights"]
 

@@ -3,7 +3,7 @@
 Split the target category with the cold-start protocol
 (:mod:`xcat.transfer.protocol`), pretrain a two-tower model on the source
 category, transfer it with each strategy, rank the full target catalogue
-with :func:`xcat.topn` (training items excluded) and report Recall / NDCG /
+with :func:`xcat.topn` (training and validation items excluded) and report Recall / NDCG /
 HR / Precision / F1 / MAP @K, MRR and coverage for all target test users,
 cold-start users and warm users, against the popularity baseline and
 ``scratch`` (no transfer). This is what ``xcat quickstart`` runs.
@@ -23,25 +23,17 @@ import pandas as pd
 import scipy.sparse as sp
 
 from xcat.data.domains import CrossDomainData
-from xcat.evaluate import (
-    RankingMetrics,
-    comparison_table,
-    evaluate_groups,
-    popularity_topn,
-    write_report,
-)
-from xcat.kernels import topn
+from xcat.evaluate import RankingMetrics, comparison_table, write_report
+from xcat.evaluate.ranking import TestEvaluator
 from xcat.recommend import Recommender
+from xcat.transfer import STRATEGY_NAMES
 
 __all__ = [
     "ExperimentConfig",
     "ExperimentResult",
-    "TestEvaluator",
     "build_recommender",
     "run_experiment",
 ]
-
-STRATEGIES = ("scratch", "full", "freeze", "reinit", "mapping")
 
 
 @dataclass(frozen=True)
@@ -85,7 +77,7 @@ class ExperimentConfig:
         protocol, off (0) otherwise.
     """
 
-    strategies: tuple[str, ...] = STRATEGIES
+    strategies: tuple[str, ...] = STRATEGY_NAMES
     ks: tuple[int, ...] = (5, 10, 20)
     test_fraction: float = 0.2
     valid_fraction: float = 0.1
@@ -103,9 +95,9 @@ class ExperimentConfig:
     sampled_negatives: int | None = None
 
     def __post_init__(self) -> None:
-        unknown = [s for s in self.strategies if s not in STRATEGIES]
+        unknown = [s for s in self.strategies if s not in STRATEGY_NAMES]
         if unknown:
-            raise ValueError(f"strategies: unknown {unknown}; choose from {list(STRATEGIES)}")
+            raise ValueError(f"strategies: unknown {unknown}; choose from {list(STRATEGY_NAMES)}")
         if "scratch" not in self.strategies:
             object.__setattr__(self, "strategies", ("scratch", *self.strategies))
         if not self.ks or min(self.ks) < 1:
@@ -209,162 +201,6 @@ class ExperimentResult:
     sampled_table: pd.DataFrame | None = None
 
 
-class TestEvaluator:
-    """Scores anything with ``user_embeddings`` / ``item_embeddings`` on a protocol's test set.
-
-    Full ranking of the target catalogue with :func:`xcat.topn` (each user's
-    training items excluded), metrics for the groups ``all``, ``cold-start``
-    and ``warm`` (a group without users is left out). With
-    ``sampled_negatives``, also the papers' sampled protocol
-    (:func:`xcat.evaluate.sampled_metrics`) over all test items.
-
-    Parameters
-    ----------
-    protocol : xcat.transfer.protocol.TransferProtocol
-    ks : sequence of int
-        Cut-offs.
-    sampled_negatives : int, default 0
-        Negatives per test item for :meth:`sampled`; 0 disables it.
-    seed : int, default 0
-        Seed of the sampled negatives (the same negatives for every model).
-    """
-
-    def __init__(
-        self, protocol: Any, ks: Sequence[int], *, sampled_negatives: int = 0, seed: int = 0
-    ) -> None:
-        self.test = protocol.test_all
-        self.ks = tuple(sorted({int(k) for k in ks}))
-        groups = _groups(self.test.users, protocol.test_cold.users)
-        self.groups = {name: mask for name, mask in groups.items() if mask.any()}
-        self.relevant = _binary(self.test.truth)
-        vocab, target_train = protocol.data.vocab, protocol.data.target_train
-        self.vocab = vocab
-        train_items = vocab.encode(target_train).items
-        self.train_counts = np.bincount(train_items, minlength=vocab.n_items)
-        self.negatives: np.ndarray | None = None
-        self.seed = seed
-        if sampled_negatives:
-            from xcat.evaluate import sample_negatives
-
-            truth = self.test.truth.tocoo()
-            self.sampled_users = self.test.users[truth.row].astype(np.int64)
-            self.sampled_items = truth.col.astype(np.int64)
-            # seen = training items plus every test item of the user (never a negative)
-            seen = sp.csr_matrix(
-                (
-                    np.ones(self.test.exclude.nnz + truth.nnz),
-                    (
-                        np.r_[self.test.users[self.test.exclude.tocoo().row], self.sampled_users],
-                        np.r_[self.test.exclude.tocoo().col, self.sampled_items],
-                    ),
-                ),
-                shape=(vocab.n_users, vocab.n_items),
-            )
-            self.negatives = sample_negatives(
-                self.sampled_users,
-                self.sampled_items,
-                seen,
-                # the catalogue ranked in full ranking; on the published files every
-                # target item occurs in training, the pool the papers draw from
-                self.test.candidates,
-                n_negatives=sampled_negatives,
-                seed=seed,
-            )
-
-    @property
-    def headline_group(self) -> str:
-        """The group a run's one-line summaries use: ``cold-start`` when it has users."""
-        return "cold-start" if "cold-start" in self.groups else "all"
-
-    def _metrics(self, indices: np.ndarray) -> dict[str, RankingMetrics]:
-        return evaluate_groups(
-            indices, self.relevant, self.groups, self.ks, n_catalogue=len(self.test.candidates)
-        )
-
-    def _items(self, model: Any) -> np.ndarray:
-        """Return the vectors of this protocol's items (a model updated with feedback has more).
-
-        Raises
-        ------
-        ValueError
-            If the model's id maps do not start with the protocol's (another run's model).
-        """
-        own = getattr(model, "vocab", None)
-        if own is not None and own is not self.vocab and not own.extends(self.vocab):
-            raise ValueError(
-                "model: its users and items are not those of this run's data (it was "
-                "trained on other data, or the run's data changed)"
-            )
-        return model.item_embeddings(np.arange(self.vocab.n_items))
-
-    def model(self, model: Any) -> dict[str, RankingMetrics]:
-        """Metrics of one model, by user group."""
-        top = topn(
-            model.user_embeddings(self.test.users),
-            self._items(model),
-            self.ks[-1],
-            exclude=self.test.exclude,
-            candidates=self.test.candidates,
-        )
-        return self._metrics(top.indices)
-
-    def popularity(self) -> dict[str, RankingMetrics]:
-        """Metrics of the target-category popularity ranking, by user group."""
-        pop = popularity_topn(
-            self.train_counts,
-            len(self.test.users),
-            self.ks[-1],
-            exclude=self.test.exclude,
-            candidates=self.test.candidates,
-        )
-        return self._metrics(pop.indices)
-
-    def sampled(self, model: Any) -> Any:
-        """Sampled-protocol metrics of one model (every test item vs the fixed negatives).
-
-        Returns
-        -------
-        xcat.evaluate.SampledMetrics
-
-        Raises
-        ------
-        ValueError
-            If the evaluator was built with ``sampled_negatives=0``.
-        """
-        from xcat.evaluate import sampled_metrics
-
-        if self.negatives is None:
-            raise ValueError("sampled_negatives: this evaluator was built without negatives")
-        result = sampled_metrics(
-            model.user_embeddings(np.arange(self.vocab.n_users)),
-            self._items(model),
-            self.sampled_users,
-            self.sampled_items,
-            negatives=self.negatives,
-            ks=(1, 5, 10),
-        )
-        return dataclasses.replace(result, seed=self.seed)
-
-    def sampled_popularity(self) -> Any:
-        """Sampled-protocol metrics of the popularity ranking (training counts as scores)."""
-        from xcat.evaluate import sampled_metrics
-
-        if self.negatives is None:
-            raise ValueError("sampled_negatives: this evaluator was built without negatives")
-        # one-dimensional "embeddings": the user vector 1, the item vector its count
-        users = np.ones((int(self.sampled_users.max()) + 1, 1))
-        items = self.train_counts.astype(np.float64)[:, None]
-        result = sampled_metrics(
-            users,
-            items,
-            self.sampled_users,
-            self.sampled_items,
-            negatives=self.negatives,
-            ks=(1, 5, 10),
-        )
-        return dataclasses.replace(result, seed=self.seed)
-
-
 def build_recommender(model: Any, data: Any) -> Recommender:
     """Build a :class:`~xcat.recommend.Recommender` for ``model`` on ``data``'s history.
 
@@ -401,17 +237,6 @@ def build_recommender(model: Any, data: Any) -> Recommender:
         item_categories=vocab.item_categories(),
         history=history,
     )
-
-
-def _groups(users: np.ndarray, cold_users: np.ndarray) -> dict[str, np.ndarray]:
-    cold = np.isin(users, cold_users)
-    return {"all": np.ones(len(users), bool), "cold-start": cold, "warm": ~cold}
-
-
-def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
-    out = sp.csr_matrix(m, copy=True)
-    out.data = np.ones_like(out.data, dtype=np.float64)
-    return out
 
 
 def run_experiment(
@@ -468,7 +293,9 @@ def run_experiment(
     echo(
         f"split: {protocol.info['cold_test_users']:,} cold-start test users, "
         f"{protocol.info['warm_test_users']:,} warm test users, "
-        f"{protocol.info['target_items']:,} target items ranked"
+        f"{protocol.info['target_items']:,} target items ranked, "
+        f"{protocol.info.get('repeat_test_pairs', 0):,} test items already in the user's "
+        "training/validation (kept rankable)"
     )
     model_config = cfg.model_config(vocab)
     train_config = cfg.train_config()

@@ -1,4 +1,4 @@
-"""Save / load of EMCDR mapped models (format "xcat.MappedModel"), and the CLI's mapping."""
+"""EMCDR mapped models (xcat.models.mapped): save / load (format "xcat.MappedModel"), CLI."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from safetensors import safe_open  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from xcat.cli import main  # noqa: E402
 from xcat.data.synthetic import make_cross_category  # noqa: E402
-from xcat.workflow.experiment import ExperimentConfig, run_experiment  # noqa: E402
 from xcat.models import TwoTower, Vocab, load, save  # noqa: E402
 from xcat.models.io import read_metadata  # noqa: E402
+from xcat.models.mapped import MappedModel  # noqa: E402
 from xcat.train import TrainConfig  # noqa: E402
-from xcat.transfer import MappedModel, TransferData, pretrain, transfer  # noqa: E402
+from xcat.transfer import TransferData, pretrain, transfer  # noqa: E402
+from xcat.workflow.experiment import ExperimentConfig, run_experiment  # noqa: E402
 
 torch.set_num_threads(1)
 

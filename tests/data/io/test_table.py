@@ -1,31 +1,31 @@
-"""Regression tests for confirmed input-handling bugs of the data layer.
+"""read_table: CSV/TSV/Parquet with a column mapping, exact ids, ragged lines, clear errors.
 
-Each test fails on the code before its fix: timestamps (tz mixing, explicit
-formats, error messages), exact integer ids, ragged CSV lines, ``names`` with a
-header, ``id_dtype`` vs the category column, errors that name the problem,
-:class:`IdMap` argument checks and the CLI's category column / tie-breaking.
+Many of these are regression tests of confirmed input-handling bugs: timestamps (tz mixing,
+explicit formats, error messages), exact integer ids, ragged CSV lines, ``names`` with a
+header, ``id_dtype`` vs the category column and errors that name the problem.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import gzip
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from xcat.cli.main import main
-from xcat.data import IdMap, Interactions, filter_k_core, read_table, user_overlap
-from xcat.data.stats import largest_categories
+from xcat.data import Interactions, filter_k_core
+from xcat.data.io import read_table
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("XCAT_DATA_DIR") or REPO.parent / "shared" / "data")
 BIG = 9007199254740993  # 2**53 + 1: not representable as float64
 
 
-def write(path, text):
-    path.write_text(text, encoding="utf-8")
+def write(path, text, gz=False):
+    if gz:
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -33,7 +33,72 @@ def stats(*args):
     return CliRunner().invoke(main, ["data", "stats", *map(str, args)])
 
 
-# ----------------------------------------------------------------------------- 5: time zones
+def test_csv_with_column_mapping(tmp_path):
+    f = write(
+        tmp_path / "log.csv", "uid,pid,cat,stars,when\nu1,p1,Beauty,5,1000\nu2,p2,Toys,3,2000\n"
+    )
+    inter = read_table(f, user="uid", item="pid", category="cat", rating="stars", timestamp="when")
+    assert inter.data["user"].tolist() == ["u1", "u2"]
+    assert inter.data["category"].tolist() == ["Beauty", "Toys"]
+    assert inter.data["rating"].tolist() == [5, 3]
+    assert inter.data["timestamp"].tolist() == [
+        pd.Timestamp(1000, unit="s"),
+        pd.Timestamp(2000, unit="s"),
+    ]
+
+
+def test_headerless_gzipped_tsv_by_position(tmp_path):
+    f = write(tmp_path / "log.tsv.gz", "10\t20\t4.5\n11\t21\t1\n", gz=True)
+    inter = read_table(
+        f, header=False, user=0, item=1, rating=2, category_value="Books", id_dtype="int"
+    )
+    assert inter.data["user"].tolist() == [10, 11]
+    assert inter.data["user"].dtype == np.int64
+    assert inter.data["rating"].tolist() == [4.5, 1.0]
+    assert inter.categories == ["Books"]
+
+
+def test_parquet_keeps_stored_id_types(tmp_path):
+    df = pd.DataFrame({"u": [3, 1], "i": ["a", "b"], "c": ["x", "x"]})
+    df.to_parquet(tmp_path / "log.parquet")
+    inter = read_table(tmp_path / "log.parquet", user="u", item="i", category="c")
+    assert inter.data["user"].dtype == np.int64 and inter.data["user"].tolist() == [3, 1]
+
+
+def test_dataframe_input_and_cleaning_options():
+    df = pd.DataFrame({"user": ["a", "a", "b"], "item": ["x", "x", "y"], "category": "c"})
+    inter = read_table(df, dedup="first")
+    assert len(inter) == 2
+    assert inter.report.steps[0].rows_removed == 1
+
+
+def test_table_errors_name_the_problem(tmp_path):
+    f = write(tmp_path / "log.csv", "user,item\na,x\n")
+    with pytest.raises(ValueError, match=r"category=\'cat\': no such column"):
+        read_table(f, category="cat")
+    with pytest.raises(ValueError, match="cannot tell the format of log.txt"):
+        read_table(write(tmp_path / "log.txt", "a b\n"))
+    with pytest.raises(FileNotFoundError):
+        read_table(tmp_path / "missing.csv")
+
+
+def test_category_ids_are_text_by_default_and_constants_keep_their_type(tmp_path):
+    f = write(tmp_path / "log.csv", "user,item,category,rating\na,x,007,NA\n")
+    with pytest.raises(ValueError, match="1 of 1 rows have no rating"):
+        read_table(f)  # "NA" is a missing rating ...
+    inter = read_table(f, rating=False)
+    assert inter.data["category"].tolist() == ["007"]  # ... but "007" stays a category id
+    g = write(tmp_path / "log2.csv", "user,item\na,x\n")
+    assert read_table(g, category_value=5).data["category"].dtype == np.int64
+
+
+def test_text_ids_keep_leading_zeros_and_na_like_strings(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("user,item,category\n007,NA,c\n7,null,c\n")
+    inter = read_table(f)
+    assert inter.data["user"].tolist() == ["007", "7"]
+    assert inter.data["item"].tolist() == ["NA", "null"]
+    assert inter.n_users == 2
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -45,9 +110,6 @@ def test_naive_and_aware_timestamps_mixed_are_order_independent(tmp_path, revers
     got = read_table(f).data.set_index("user")["timestamp"]
     assert got["u1"] == pd.Timestamp("2019-12-31 22:00:00")  # aware: converted to UTC
     assert got["u2"] == pd.Timestamp("2020-01-01 00:00:00")  # naive: already UTC
-
-
-# ----------------------------------------------------------------------------- 6: format wins
 
 
 def test_timestamp_format_applies_to_all_digit_values(tmp_path):
@@ -65,9 +127,6 @@ def test_timestamp_format_failures_are_reported_exactly(tmp_path):
     with pytest.raises(ValueError, match=r"1 of 2 values could not be parsed.*'x'") as e:
         read_table(f, timestamp_format="%Y%m%d")
     assert "20200101" not in str(e.value)
-
-
-# ----------------------------------------------------------------------------- 7: exact ids
 
 
 def test_large_int_ids_with_a_missing_id_stay_exact_csv(tmp_path):
@@ -91,18 +150,6 @@ def test_large_int_ids_with_a_missing_id_stay_exact_parquet(tmp_path):
         inter = read_table(f, id_dtype=id_dtype, drop_null_ids=True)
         assert inter.data["user"].dtype == np.int64
         assert inter.data["user"].tolist() == [BIG, 5]
-
-
-def test_nullable_int_ids_in_a_dataframe_become_exact_int64():
-    df = pd.DataFrame(
-        {"user": pd.array([BIG, None], dtype="Int64"), "item": [1, 2], "category": ["c", "c"]}
-    )
-    inter = Interactions.from_frame(df, drop_null_ids=True)
-    assert inter.data["user"].dtype == np.int64
-    assert inter.data["user"].tolist() == [BIG]
-
-
-# ----------------------------------------------------------------------------- 8: ragged lines
 
 
 def test_every_line_with_an_extra_field_is_an_error_not_a_shift(tmp_path):
@@ -134,18 +181,12 @@ def test_empty_trailing_field_is_still_a_null_id_not_a_ragged_line(tmp_path):
         read_table(f)
 
 
-# ----------------------------------------------------------------------------- 9: names + header
-
-
 def test_names_with_header_true_replace_the_header_line(tmp_path):
     f = write(tmp_path / "c.csv", "x,y,z\nu1,i1,c\n")
     inter = read_table(f, header=True, names=["user", "item", "category"])
     assert inter.data[["user", "item", "category"]].values.tolist() == [["u1", "i1", "c"]]
     inter = read_table(f, header=False, names=["user", "item", "category"])
     assert len(inter) == 2  # header=False: the first line is data
-
-
-# ----------------------------------------------------------------------------- 10: ts messages
 
 
 def test_timestamp_error_lists_only_the_values_that_fail(tmp_path):
@@ -169,9 +210,6 @@ def test_mixed_epoch_and_date_strings_are_explained(tmp_path):
         read_table(f)
 
 
-# ----------------------------------------------------------------------------- 11: id_dtype
-
-
 def test_id_dtype_int_does_not_apply_to_a_text_category(tmp_path):
     f = write(tmp_path / "e.csv", "user,item,category\n1,2,Beauty\n3,4,Toys\n")
     inter = read_table(f, id_dtype="int")
@@ -183,9 +221,6 @@ def test_id_dtype_int_does_not_apply_to_a_text_category(tmp_path):
     f = write(tmp_path / "n.csv", "user,item,category\n1,2,007\n")
     assert read_table(f, id_dtype="int").data["category"].tolist() == ["007"]
     assert read_table(f, category_dtype="int").data["category"].tolist() == [7]
-
-
-# ----------------------------------------------------------------------------- 12: messages
 
 
 def test_empty_csv_names_the_file(tmp_path):
@@ -236,82 +271,39 @@ def test_undecodable_file_hints_at_encoding(tmp_path):
     assert read_table(f, encoding="latin-1").data["user"].tolist() == ["José"]
 
 
-# ----------------------------------------------------------------------------- 13: IdMap
-
-
-def test_idmap_rejects_a_single_string():
-    m = IdMap(["a", "b", "ab"])
-    with pytest.raises(ValueError, match=r"single string 'ab'.*\['ab'\]"):
-        m.encode("ab")
-    with pytest.raises(ValueError, match="single string"):
-        m.unknown("ab")
-    assert m.encode(["ab"]).tolist() == [2]
-
-
-def test_idmap_checks_unknown_option_upfront():
-    m = IdMap(["a"])
-    with pytest.raises(ValueError, match="unknown must be 'mark' or 'raise', got 'ignore'"):
-        m.encode(["a"], unknown="ignore")
-
-
-def test_idmap_decode_rejects_non_integer_and_out_of_range_codes():
-    m = IdMap(["a", "b"])
-    with pytest.raises(ValueError, match=r"1 of 1 id codes are not integer row numbers.*1\.7"):
-        m.decode([1.7])
-    with pytest.raises(ValueError, match="not integer row numbers"):
-        m.decode([np.nan])
-    with pytest.raises(ValueError, match=r"row numbers are outside 0\.\.1.*-1 marks ids"):
-        m.decode([0, -1])
-    with pytest.raises(ValueError, match="outside 0..1"):
-        m.decode(np.array([2**63], dtype=np.uint64))
-    assert m.decode([1.0, 0]).tolist() == ["b", "a"]
-    assert m.decode([]).tolist() == []
-
-
-# ----------------------------------------------------------------------------- 14: CLI
-
-
-def test_cli_uses_a_category_column_like_read_table(tmp_path):
-    f = write(tmp_path / "ev.csv", "user,item,category\nu1,i1,A\nu2,i2,B\nu1,i2,B\n")
-    result = stats(f)
-    assert result.exit_code == 0, result.output
-    assert "2 categories" in result.output
-    firsts = {line.split()[0] for line in result.output.splitlines() if line.strip()}
-    assert {"A", "B"} <= firsts and "ev" not in firsts
-    result = stats(f, "--category-value", "Shop")
-    assert result.exit_code == 0, result.output
-    assert "1 categories" in result.output and "Shop" in result.output
-
-
-def test_largest_categories_ties_break_by_value_in_both_tables():
-    # categories 30 and 10 tie at 2 rows; 20 has 3; the order of rows must not matter
-    rows = [(1, 1, 30), (2, 1, 30), (1, 2, 20), (2, 2, 20), (3, 2, 20), (1, 3, 10), (3, 3, 10)]
-    for order in (rows, rows[::-1]):
-        df = pd.DataFrame(order, columns=["user", "item", "category"])
-        inter = Interactions(df)
-        assert largest_categories(inter) == [20, 10, 30]
-        assert largest_categories(inter, 2) == [20, 10]
-        ov = user_overlap(inter, max_categories=2)
-        assert ov[["category_a", "category_b"]].values.tolist() == [[20, 10]]
-
-
-@pytest.mark.skipif(not (DATA / "taobao_userbehavior_head").is_dir(), reason="no shared data")
-def test_cli_taobao_largest_table_and_overlap_pick_the_same_tied_category():
-    result = stats(DATA / "taobao_userbehavior_head" / "UserBehavior_head.csv")
-    assert result.exit_code == 0, result.output
-    per, overlap = result.output.split("user overlap", 1)
-    in_per = {c for c in ("570735", "2640118") if f"\n{c} " in per}
-    in_overlap = {c for c in ("570735", "2640118") if f" {c} " in overlap}
-    assert in_per == in_overlap == {"570735"}  # tie at 34 rows: the smaller value wins
-
-
 def test_epoch_digits_beyond_int64_name_the_timestamp_column(tmp_path):
     f = write(tmp_path / "a.csv", "user,item,category,timestamp\nu1,i1,c,99999999999999999999\n")
     with pytest.raises(ValueError, match="timestamp column 'timestamp'"):
         read_table(f, timestamp_unit="ns")
 
 
-def test_timestamp_format_with_whole_float_values():
-    df = pd.DataFrame({"user": ["u"], "item": ["i"], "category": ["c"], "timestamp": [20200102.0]})
-    got = Interactions.from_frame(df, timestamp_format="%Y%m%d").data["timestamp"].tolist()
-    assert got == [pd.Timestamp("2020-01-02")]
+def test_value_columns_read_the_missing_markers_id_columns_do_not(tmp_path):
+    f = write(tmp_path / "m.csv", "user,item,category,rating\nNA,#N/A,c,n/a\n")
+    with pytest.raises(ValueError, match="1 of 1 rows have no rating"):
+        read_table(f)  # "n/a" is one of the markers: a missing rating
+    inter = read_table(f, rating=False)
+    assert inter.data[["user", "item"]].values.tolist() == [["NA", "#N/A"]]  # ids stay
+    g = write(tmp_path / "e.csv", "user,item,category,event\nu,i,c,<NA>\n")
+    with pytest.raises(ValueError, match="event column 'event': 1 of 1 rows have no value"):
+        read_table(g)
+
+
+def test_table_columns_without_reading_rows(tmp_path):
+    from xcat.data.io import table_columns
+
+    f = write(tmp_path / "h.tsv", "u\ti\tcategory\n1\t2\tc\n")
+    assert table_columns(f) == ["u", "i", "category"]
+    assert table_columns(f, header=False) == []
+    assert table_columns(f, names=["a", "b", "c"]) == ["a", "b", "c"]
+    pd.DataFrame({"x": [1], "y": [2]}).to_parquet(tmp_path / "p.parquet")
+    assert table_columns(tmp_path / "p.parquet") == ["x", "y"]
+
+
+def test_table_format_of_suffixes():
+    from xcat.data.io.table import table_format_of
+
+    assert table_format_of("a.csv") == "csv"
+    assert table_format_of("a.CSV.GZ") == "csv"
+    assert table_format_of("dir/a.tab.bz2") == "tsv"
+    assert table_format_of("a.pq") == "parquet"
+    assert table_format_of("a.json") is None

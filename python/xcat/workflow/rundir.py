@@ -1,0 +1,372 @@
+"""The run directory: what ``xcat pretrain`` / ``xcat quickstart`` create and later steps reopen.
+
+Layout of a run directory::
+
+    RUN/
+      run.json                 how to rebuild the data and its split exactly: the data
+                               spec, its data folder, sample_users, the ExperimentConfig
+      models/<name>/           saved models (xcat.models.save): pretrained, scratch, one
+                               per strategy, updated models from feedback
+      config.json, metrics.json, report.md, metrics.png
+                               the report (xcat evaluate, xcat quickstart)
+      recommendations.csv      example recommendations (xcat quickstart)
+
+A run does not store its split: :meth:`Run.load_split` reloads the data and
+splits it again with the recorded seed, which gives the same split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xcat.workflow.errors import ArgumentError
+
+if TYPE_CHECKING:
+    from xcat.data.domains import CrossDomainData
+    from xcat.recommend import Recommender
+    from xcat.workflow.experiment import ExperimentConfig
+
+__all__ = [
+    "MODELS_DIR",
+    "PRETRAINED",
+    "RUN_FILE",
+    "SCRATCH",
+    "Run",
+    "check_new_run_dir",
+    "experiment_config",
+    "load_data",
+    "resolved_data_dir",
+]
+
+#: The file of a run directory that records how to rebuild its data and split.
+RUN_FILE = "run.json"
+#: The folder of a run directory holding its models, one folder each.
+MODELS_DIR = "models"
+#: The source model ``xcat pretrain`` saves; the other steps start from it.
+PRETRAINED = "pretrained"
+#: The no-transfer baseline; ``mapping`` reuses it as its target model.
+SCRATCH = "scratch"
+
+
+def check_new_run_dir(path: str | Path) -> None:
+    """Refuse to write a run into another run's or a model's directory (they would mix).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The run directory to create; it may exist if it holds neither a
+        ``run.json``, nor a ``config.json``, nor models.
+
+    Raises
+    ------
+    ArgumentError
+        (``argument="out"``) If ``path`` is already a run directory, a saved
+        model or holds models.
+    """
+    path = Path(path)
+    for marker, what in ((RUN_FILE, "a run directory"), ("config.json", "a saved model")):
+        if (path / marker).exists():
+            raise ArgumentError("out", f"{path} is already {what} ({marker}); choose a new --out")
+    if (path / MODELS_DIR).is_dir() and any((path / MODELS_DIR).iterdir()):
+        raise ArgumentError("out", f"{path} already holds models; choose a new --out")
+
+
+def experiment_config(
+    config: ExperimentConfig | Mapping[str, Any] | None = None,
+) -> ExperimentConfig:
+    """Return an :class:`~xcat.workflow.experiment.ExperimentConfig`.
+
+    Parameters
+    ----------
+    config : ExperimentConfig or mapping, optional
+        A config (returned as is), or its fields by name where ``None`` means
+        the default (as a CLI passes options it was not given); None: the
+        defaults.
+
+    Raises
+    ------
+    ValueError
+        From :class:`ExperimentConfig` (unknown strategy, bad cut-offs...).
+    TypeError
+        If a mapping names a field ExperimentConfig does not have.
+    """
+    from xcat.workflow.experiment import ExperimentConfig
+
+    if isinstance(config, ExperimentConfig):
+        return config
+    return ExperimentConfig(**{k: v for k, v in (config or {}).items() if v is not None})
+
+
+def load_data(
+    spec: str,
+    data_dir: str | Path | None = None,
+    *,
+    seed: int = 0,
+    sample_users: int | None = None,
+) -> CrossDomainData:
+    """Load the source and target domains a dataset spec names.
+
+    Parameters
+    ----------
+    spec : str
+        ``synthetic``, ``NAME:SOURCE:TARGET`` or a dataset folder (see
+        :func:`xcat.data.datasets.load`).
+    data_dir : str or pathlib.Path, optional
+        Data directory of the named datasets.
+    seed : int, default 0
+        Seed of the synthetic generator and of ``sample_users``.
+    sample_users : int, optional
+        Keep every overlapping user but only this many others per domain
+        (:func:`xcat.data.domains.sample_users`).
+
+    Returns
+    -------
+    CrossDomainData
+
+    Raises
+    ------
+    ArgumentError
+        (``argument="data"``) If the spec cannot be parsed
+        (:class:`xcat.data.datasets.DatasetSpecError`).
+    ValueError, FileNotFoundError
+        From the loaders (unknown domains, broken files, no data directory).
+    """
+    from xcat.data import datasets
+
+    try:
+        data = datasets.load(spec, data_dir, seed=seed)
+    except datasets.DatasetSpecError as e:
+        raise ArgumentError("data", str(e)) from e
+    if sample_users is not None:
+        from xcat.data.domains import sample_users as sample
+
+        data = sample(data, sample_users, seed=seed)
+    return data
+
+
+def resolved_data_dir(spec: str, data_dir: str | Path | None) -> str | None:
+    """Return the data folder a dataset spec reads, absolute (for ``run.json``).
+
+    Specs that read no data folder (``synthetic``, a path) keep ``data_dir``
+    as given.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        From :func:`xcat.data.datasets.data_dir` when a named dataset's data
+        folder cannot be found.
+    """
+    from xcat.data import datasets
+
+    if not datasets.reads_data_dir(spec):
+        return None if data_dir is None else str(data_dir)
+    return str(datasets.data_dir(data_dir).resolve())
+
+
+class Run:
+    """A run directory: its ``run.json`` record and its models.
+
+    Create one with :meth:`create` (a new directory; nothing is written
+    until :meth:`save`) or reopen one with :meth:`open`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The run directory.
+    record : dict
+        The content of ``run.json``: ``data`` (the dataset spec),
+        ``data_dir`` (absolute, or None), ``sample_users`` (int or None) and
+        ``experiment`` (the fields of the ExperimentConfig).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    record : dict
+    """
+
+    def __init__(self, path: str | Path, record: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.record = record
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, data={self.record.get('data')!r})"
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        data: str = "synthetic",
+        *,
+        data_dir: str | Path | None = None,
+        sample_users: int | None = None,
+        config: ExperimentConfig | Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Describe a new run; the directory must not hold a run or models yet.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The run directory (created by :meth:`save`).
+        data : str, default "synthetic"
+            Dataset spec (see :func:`load_data`).
+        data_dir : str or pathlib.Path, optional
+            Data directory of the named datasets; recorded absolute.
+        sample_users : int, optional
+            See :func:`load_data`.
+        config : ExperimentConfig or mapping, optional
+            See :func:`experiment_config`.
+
+        Raises
+        ------
+        ValueError
+            From the configuration, or when the data folder is missing.
+        ArgumentError
+            (``argument="out"``) See :func:`check_new_run_dir`.
+        """
+        record = cls.record_for(data, data_dir, sample_users, experiment_config(config))
+        check_new_run_dir(path)
+        return cls(path, record)
+
+    @staticmethod
+    def record_for(
+        data: str,
+        data_dir: str | Path | None,
+        sample_users: int | None,
+        config: ExperimentConfig,
+    ) -> dict[str, Any]:
+        """Return the ``run.json`` record of a run on ``data`` with ``config``.
+
+        Raises
+        ------
+        ValueError, FileNotFoundError
+            See :func:`resolved_data_dir`.
+        """
+        return {
+            "data": data,
+            "data_dir": resolved_data_dir(data, data_dir),
+            "sample_users": sample_users,
+            "experiment": dataclasses.asdict(config),
+        }
+
+    @classmethod
+    def open(cls, path: str | Path) -> Run:
+        """Reopen a run directory.
+
+        Raises
+        ------
+        ArgumentError
+            (``argument="run"``) If it has no ``run.json``.
+        """
+        path = Path(path)
+        if not (path / RUN_FILE).is_file():
+            raise ArgumentError(
+                "run", f"{path} has no {RUN_FILE}; create it with `xcat pretrain --out {path}`"
+            )
+        return cls(path, json.loads((path / RUN_FILE).read_text()))
+
+    def save(self) -> Path:
+        """Write ``run.json`` (creating the directory); return its path."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        out = self.path / RUN_FILE
+        out.write_text(json.dumps(self.record, indent=2) + "\n")
+        return out
+
+    @property
+    def config(self) -> ExperimentConfig:
+        """The run's :class:`~xcat.workflow.experiment.ExperimentConfig`."""
+        from xcat.workflow.experiment import ExperimentConfig
+
+        return ExperimentConfig(**self.record["experiment"])
+
+    def load_data(self) -> CrossDomainData:
+        """Reload the run's data (same spec, data folder, seed and sampling)."""
+        return load_data(
+            self.record["data"],
+            self.record.get("data_dir"),
+            seed=self.config.seed,
+            sample_users=self.record.get("sample_users"),
+        )
+
+    def load_split(self) -> tuple[CrossDomainData, Any]:
+        """Rebuild the run's data and its split exactly (same data, same seed).
+
+        Returns
+        -------
+        (CrossDomainData, xcat.transfer.protocol.TransferProtocol)
+        """
+        data = self.load_data()
+        return data, self.config.split(data)
+
+    @property
+    def models_dir(self) -> Path:
+        """``RUN/models``."""
+        return self.path / MODELS_DIR
+
+    def model_path(self, name: str) -> Path:
+        """``RUN/models/<name>``."""
+        return self.models_dir / name
+
+    def model_names(self) -> list[str]:
+        """Names of the run's models but ``pretrained``, sorted.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the run has no ``models`` folder.
+        """
+        return sorted(p.name for p in self.models_dir.iterdir() if p.name != PRETRAINED)
+
+    def check_model(self, name: str) -> None:
+        """Raise unless the run has a model ``name`` (:meth:`model_names`).
+
+        Raises
+        ------
+        ArgumentError
+            (``argument="strategy"``) If it has not; the message lists those it has.
+        """
+        available = self.model_names()
+        if name not in available:
+            raise ArgumentError(
+                "strategy", f"{name!r} is not in {self.models_dir}; available: {available}"
+            )
+
+    def load_model(self, name: str) -> Any:
+        """Load ``RUN/models/<name>`` (a TwoTower, or a MappedModel for ``mapping``)."""
+        from xcat.models import load
+
+        return load(self.model_path(name))
+
+    def save_model(self, model: Any, name: str, extra: dict[str, Any] | None = None) -> Path:
+        """Save a model as ``RUN/models/<name>`` with ``extra`` metadata; return the path."""
+        from xcat.models import save
+
+        out = self.model_path(name)
+        save(model, out, extra=extra)
+        return out
+
+    def recommender(self, name: str, data: Any = None) -> Recommender:
+        """Build a :class:`~xcat.recommend.Recommender` for the model ``name`` on the run's history.
+
+        Parameters
+        ----------
+        name : str
+            A model of the run (:meth:`model_names`).
+        data : xcat.transfer.TransferData, optional
+            The split's training data (``load_split()[1].data``); default:
+            the run's split, rebuilt.
+
+        Raises
+        ------
+        ArgumentError
+            (``argument="strategy"``) If the run has no such model.
+        """
+        from xcat.workflow.experiment import build_recommender
+
+        self.check_model(name)
+        if data is None:
+            data = self.load_split()[1].data
+        return build_recommender(self.load_model(name), data)
