@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("torch", reason="the model tests need the train extra (torch)")
@@ -14,6 +15,7 @@ pytest.importorskip("tqdm")
 import torch  # noqa: E402
 import xcat  # noqa: E402
 from models_synthetic import make_cross_domain  # noqa: E402
+from xcat.data.interactions import Interactions  # noqa: E402
 from xcat.models import TwoTower, Vocab, load, save  # noqa: E402
 from xcat.train import TrainConfig, fit  # noqa: E402
 
@@ -99,3 +101,63 @@ def test_saved_weights_are_as_readable_as_the_json_files(tmp_path):
     d = save(TwoTower(TwoTowerConfig(n_users=3, n_items=4, dim=2, embedding_dim=2)), tmp_path / "m")
     mode = stat.S_IMODE(os.stat(d / "model.safetensors").st_mode)
     assert mode == stat.S_IMODE(os.stat(d / "config.json").st_mode)
+
+
+def test_a_vocab_that_does_not_fit_the_weights_is_refused(trained, tmp_path):
+    m, v, _ = trained
+    assert (v.n_users, v.n_items) == (80, 96) and m.config.n_features == len(v.features)
+    n = iter(range(100))
+
+    def saved_with(vocab_dict):
+        d = save(m, tmp_path / f"m{next(n)}")
+        (d / "vocab.json").write_text(json.dumps(vocab_dict))
+        return d, str(d / "vocab.json")
+
+    # a vocab.json truncated by one user: 79 ids for 80 user rows
+    cut = v.to_dict()
+    cut["users"]["ids"] = cut["users"]["ids"][:-1]
+    d, f = saved_with(cut)
+    with pytest.raises(ValueError) as e:
+        load(d)
+    msg = str(e.value)
+    assert msg.startswith(f + ": the users id map has 79 ids, but model.safetensors has 80 user")
+    assert "user_tower.user_id.weight (80, 8)" in msg and "stale vocab.json" in msg
+    # a stale vocabulary of a smaller run: fewer users and features
+    data, _, _ = make_cross_domain(n_users=60, seed=5)
+    stale = Vocab.from_interactions(data.source, data.target, category_feature=False)
+    d, f = saved_with(stale.to_dict())
+    with pytest.raises(ValueError, match=f"users id map has {stale.n_users} ids, but .* 80 user"):
+        load(d)
+    # one item more than the weights (a newer vocab next to older weights)
+    grown = v.extend(
+        Interactions(pd.DataFrame({"user": ["u0"], "item": ["t-new"], "category": ["tgt"]}))
+    )
+    d, f = saved_with(grown.to_dict())
+    with pytest.raises(ValueError) as e:
+        load(d)
+    assert str(e.value).startswith(
+        f + ": the items id map has 97 ids, but model.safetensors has 96"
+    )
+    assert "item_tower.item_id.weight (96, 8)" in str(e.value)
+    # feature tokens: the same users and items, without the category tokens
+    same, _, _ = make_cross_domain(n_users=80, seed=5)  # the data of the fixture
+    fewer = Vocab.from_interactions(same.source, same.target, category_feature=False)
+    assert fewer.users == v.users and fewer.items == v.items
+    d, f = saved_with(fewer.to_dict())
+    with pytest.raises(ValueError) as e:
+        load(d)
+    assert str(e.value).startswith(
+        f"{f}: the features id map has {len(fewer.features)} ids, but model.safetensors has "
+        f"{len(v.features)} feature rows"
+    )
+    # a hand-truncated item list disagrees with the vocabulary's own per-item arrays
+    cut = v.to_dict()
+    cut["items"]["ids"] = cut["items"]["ids"][:-1]
+    d, f = saved_with(cut)
+    with pytest.raises(ValueError) as e:
+        load(d)
+    assert f in str(e.value) and "'item_domains' has 96 entries but the item id map 95" in str(
+        e.value
+    )
+    # the vocabulary that was saved still loads
+    assert load(save(m, tmp_path / "ok")).vocab.users == v.users

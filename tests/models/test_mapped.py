@@ -243,3 +243,35 @@ def test_cli_transfer_mapping_then_evaluate_and_recommend(tmp_path):
         main, ["transfer", "--run", str(run), "--strategy", "mapping", "--freeze", "user_tower"]
     )
     assert result.exit_code != 0 and "only the 'freeze' strategy" in result.output
+
+
+def test_the_vocabularies_of_the_parts_are_checked(mapped, tmp_path):
+    base = save(mapped, tmp_path / "base")
+    n_users = mapped.target_model.config.n_users
+
+    def with_target_vocab(change):
+        d = shutil.copytree(base, tmp_path / f"c{len(list(tmp_path.iterdir()))}")
+        f = d / "target" / "vocab.json"
+        vocab = json.loads(f.read_text())
+        change(vocab)
+        f.write_text(json.dumps(vocab))
+        return d
+
+    # a stale target vocabulary: one user short of the target weights
+    d = with_target_vocab(lambda v: v["users"].update(ids=v["users"]["ids"][:-1]))
+    with pytest.raises(ValueError) as e:
+        load(d)
+    assert str(e.value).startswith(
+        f"{d / 'target' / 'vocab.json'}: the users id map has {n_users - 1} ids, but "
+        f"model.safetensors has {n_users} user rows"
+    )
+    # the same users in another order than source/: the cold mask would point at others
+    d = with_target_vocab(lambda v: v["users"].update(ids=v["users"]["ids"][::-1]))
+    with pytest.raises(ValueError, match=r"but not the same users in the same order"):
+        load(d)
+    # and a mapped model so made is not saved either
+    reordered = load(d / "target")
+    assert isinstance(reordered, TwoTower)
+    bad = MappedModel(mapped.source_model, reordered, mapped.mapper, mapped.cold)
+    with pytest.raises(ValueError, match="do not list the same users in the same order"):
+        save(bad, tmp_path / "bad")

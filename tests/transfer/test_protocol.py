@@ -239,3 +239,28 @@ def test_published_protocol_without_a_validation_file_excludes_the_rows_it_holds
     assert len(held) > 20 and all(i in known[u] for u, i in held)
     test_of = {u: set(p.test_all.truth[r].indices.tolist()) for u, r in rows.items()}
     assert all(i in p.test_all.exclude[rows[u]].indices for u, i in held if i not in test_of[u])
+
+
+def test_cold_start_protocol_holds_out_each_warm_users_latest_event_in_time():
+    data = make_cross_category(n_users=400, seed=3)
+    # Reverse the target file: file order now disagrees with time for every user
+    # with several rows; "last" must still mean last in time.
+    df = data.target.data.iloc[::-1].reset_index(drop=True)
+    reversed_target = Interactions(df, items=data.target.items, users=data.target.users)
+    p = cold_start_protocol(CrossDomainData(data.source, reversed_target), seed=0)
+    assert p.info["users_out_of_time_order"] > 0
+    assert p.info["users_held_out_not_latest"] == 0
+    # Independent check: a warm user's test item is the item of its latest event.
+    latest = df.sort_values("timestamp", kind="stable").groupby("user").tail(1)
+    last_item = dict(zip(latest["user"], latest["item"], strict=True))
+    train_users = set(p.data.target_train.data["user"])
+    vocab = p.data.vocab
+    checked = 0
+    for k, row in enumerate(p.test_all.users):
+        user = vocab.users.ids[row]
+        if user not in train_users:
+            continue  # a cold-start user: all of its target rows are held out
+        held = p.test_all.truth[k].indices
+        assert [vocab.items.ids[i] for i in held] == [last_item[user]]
+        checked += 1
+    assert checked > 100

@@ -136,9 +136,103 @@ def test_scratch_sees_target_only_and_mapping_maps_cold_users(setup):
     np.testing.assert_allclose(np.linalg.norm(uc, axis=1), 1.0, rtol=1e-5)
     with pytest.raises(ValueError, match="pretrained"):
         transfer("mapping", td, train_config=TC)
+    # without a vocabulary a model's rows cannot be matched by raw id: sizes must agree
     other = Vocab.from_interactions(td.target_train)
-    with pytest.raises(ValueError, match="use the same Vocab"):
-        transfer("full", TransferData(other, td.target_train, td.target_train), pretrained=pre)
+    bare = pre.clone()
+    bare.vocab = None
+    with pytest.raises(ValueError, match="no vocabulary to match its rows by raw id"):
+        transfer("full", TransferData(other, td.target_train, td.target_train), pretrained=bare)
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def test_a_reordered_vocabulary_gives_every_id_its_own_pretrained_row(setup):
+    td, pre, _, _ = setup
+    # the same users, items and feature tokens, first seen in another order (as when the
+    # vocabulary is rebuilt from a changed data file): same sizes, other row numbers
+    swapped = Vocab.from_interactions(td.target_valid, td.target_train, td.source)
+    old = td.vocab
+    assert (swapped.n_users, swapped.n_items) == (old.n_users, old.n_items)
+    assert len(swapped.features) == len(old.features)
+    assert not swapped.users.ids.equals(old.users.ids)
+    assert not swapped.items.ids.equals(old.items.ids)
+    assert not swapped.features.ids.equals(old.features.ids)
+    tds = TransferData(swapped, td.source, td.target_train, td.target_valid)
+    tables = ["user_tower.user_id", "user_tower.history", "item_tower.item_id"]
+    res = transfer("freeze", tds, pretrained=pre, train_config=TC, freeze=tables)
+    assert res.id_mapping == {
+        "pretrained": {
+            "users": {"copied": old.n_users, "new": 0, "dropped": 0},
+            "items": {"copied": old.n_items, "new": 0, "dropped": 0},
+            "features": {"copied": len(old.features), "new": 0, "dropped": 0},
+        }
+    }
+    got, want = res.model.state_dict(), pre.state_dict()
+    users = old.users.ids.to_numpy()
+    a, b = old.users.encode(users), swapped.users.encode(users)
+    # frozen, so still the start: each user's row is its own pretrained row
+    assert torch.equal(got["user_tower.user_id.weight"][b], want["user_tower.user_id.weight"][a])
+    items = old.items.ids.to_numpy()
+    a, b = old.items.encode(items), swapped.items.encode(items)
+    for name in ("user_tower.history.weight", "item_tower.item_id.weight"):
+        assert torch.equal(got[name][b], want[name][a]), name
+    # the item feature rows of the target model are its own vocabulary's
+    np.testing.assert_array_equal(
+        res.model.item_tower.item_features.numpy(),
+        np.where(swapped.item_features < 0, len(swapped.features), swapped.item_features),
+    )
+    # mapping (EMCDR): the source model and a target model built on the old
+    # vocabulary both follow the ids, so users keep their own vectors
+    scratch = transfer("scratch", td, model_config=pre.config, train_config=TC).model
+    mapped = transfer(
+        "mapping", tds, pretrained=pre, train_config=TC, target_model=scratch, mapper_epochs=2
+    ).model
+    a, b = old.users.encode(users), swapped.users.encode(users)
+    np.testing.assert_array_equal(mapped.source_model.user_embeddings(b), pre.user_embeddings(a))
+    np.testing.assert_array_equal(
+        mapped.target_model.user_embeddings(b), scratch.user_embeddings(a)
+    )
+    np.testing.assert_array_equal(mapped.cold[b], ~scratch.has_history()[a])
+
+
+def test_an_identical_vocabulary_moves_nothing(setup):
+    td, pre, _, _ = setup
+    # a rebuilt vocabulary with the same ids in the same order (another object):
+    # the same weights bit for bit as with the vocabulary the model was built on
+    again = Vocab.from_dict(td.vocab.to_dict())
+    assert again is not td.vocab
+    tda = TransferData(again, td.source, td.target_train, td.target_valid)
+    a = transfer("full", td, pretrained=pre, train_config=TC)
+    b = transfer("full", tda, pretrained=pre, train_config=TC)
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert a.id_mapping == b.id_mapping
+    assert a.id_mapping["pretrained"]["users"] == {
+        "copied": td.vocab.n_users,
+        "new": 0,
+        "dropped": 0,
+    }
+
+
+def test_a_smaller_vocabulary_drops_and_counts_rows(setup, caplog):
+    td, pre, _, _ = setup
+    # target users and items only: source-only users and the source items are dropped
+    other = Vocab.from_interactions(td.target_train)
+    tdo = TransferData(other, td.target_train, td.target_train)
+    with caplog.at_level("INFO", logger="xcat.transfer"):
+        res = transfer("full", tdo, pretrained=pre, train_config=TC)
+    counts = res.id_mapping["pretrained"]
+    n_src_only = td.vocab.n_users - other.n_users
+    assert counts["users"] == {"copied": other.n_users, "new": 0, "dropped": n_src_only}
+    n_src_items = len(td.vocab.domain_items("src"))
+    assert counts["items"]["dropped"] >= n_src_items and counts["items"]["new"] == 0
+    assert res.model.config.n_users == other.n_users
+    assert any(
+        "rows matched to data.vocab by raw id" in r.message
+        and f"{other.n_users} copied, 0 new, {n_src_only} dropped" in r.message
+        for r in caplog.records
+    )
 
 
 def test_transfer_beats_scratch_on_cold_start_users_synthetic(setup):

@@ -250,8 +250,6 @@ def remap(model: TwoTower, vocab: Vocab) -> Remapped:
             dest[len(r) :] = value[n_old:]
     new.load_state_dict(out)
     new.set_history(_history(model, rows["user"], rows["item"]))
-    counts = {
-        _MAPS[kind]: _counts(getattr(old_vocab, _MAPS[kind]), r) for kind, r in rows.items()
-    }
+    counts = {_MAPS[kind]: _counts(getattr(old_vocab, _MAPS[kind]), r) for kind, r in rows.items()}
     new.train(model.training)
     return Remapped(new.to(model.device), counts)

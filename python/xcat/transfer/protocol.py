@@ -82,7 +82,7 @@ def cold_start_protocol(
     *,
     test_fraction: float = 0.2,
     valid_fraction: float = 0.1,
-    order: str = "row",
+    order: str = "auto",
     seed: int = 0,
     vocab: Vocab | None = None,
 ) -> TransferProtocol:
@@ -94,9 +94,12 @@ def cold_start_protocol(
     test_fraction, valid_fraction : float, default 0.2, 0.1
         Fractions of the overlapping users held out as cold-start test and
         validation users.
-    order : {"row", "timestamp"}, default "row"
-        How "last" is defined for warm users (``"row"`` for the Amazon
-        5-core sequence files, which have no timestamps).
+    order : {"auto", "timestamp", "row"}, default "auto"
+        How "last" is defined for warm users: by timestamp when the target
+        has one (ties in file order), else by file order (the Amazon 5-core
+        sequence files have no timestamps); see
+        :func:`xcat.data.splits.leave_last_out`. ``info`` counts the users
+        whose file order disagrees with time order.
     seed : int, default 0
     vocab : Vocab, optional
         Default: built over ``data.source`` and ``data.target``.
@@ -136,6 +139,10 @@ def cold_start_protocol(
         "target_items": int(len(cands)),
         **repeat_counts(tdata, test_all),
     }
+    # Only with timestamps: without them file order is the only order.
+    for key in ("users_out_of_time_order", "users_held_out_not_latest"):
+        if warm.info.get(key) is not None:
+            info[key] = warm.info[key]
     return TransferProtocol(tdata, test_all, test_cold, info)
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "TransferData",
     "TransferJob",
     "TransferResult",
+    "on_vocab",
     "pretrain",
     "run_fine_tune",
     "run_mapping",

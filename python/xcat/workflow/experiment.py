@@ -125,20 +125,18 @@ class ExperimentConfig:
         """Split ``data`` by the configured ``protocol``.
 
         With :func:`~xcat.transfer.protocol.cold_start_protocol`, ``order="auto"``
-        means by timestamp when the target has one, else by row.
+        means by timestamp when the target has one, else by row (resolved by
+        the split itself).
         """
         from xcat.transfer.protocol import cold_start_protocol, published_protocol
 
         if self.protocol == "published":
             return published_protocol(data, valid_fraction=self.valid_fraction, seed=self.seed)
-        order = self.order
-        if order == "auto":
-            order = "timestamp" if "timestamp" in data.target.data.columns else "row"
         return cold_start_protocol(
             data,
             test_fraction=self.test_fraction,
             valid_fraction=self.valid_fraction,
-            order=order,
+            order=self.order,
             seed=self.seed,
         )
 
