@@ -54,3 +54,28 @@ def make_cross_domain(
     tgt = inter.select(["tgt"], role="target")
     cold_ids = np.array([f"u{u}" for u in np.flatnonzero(cold)], dtype=object)
     return CrossDomainData(src, tgt, name="synthetic"), cold_ids, Interactions(held)
+
+
+def train_freeze_with_timestamps():
+    """(model, data): a ``freeze`` model on the planted-cluster data, timestamps on the target.
+
+    Shared by the feedback-loop tests (library, CLI, held-out metrics); the
+    caller's module-scoped fixture trains it once per module.
+    """
+    import torch
+    from xcat.models import Vocab
+    from xcat.train import TrainConfig
+    from xcat.transfer import TransferData, pretrain, transfer
+
+    tc = TrainConfig(epochs=3, batch_size=128, lr=5e-3, progress=False, device="cpu", num_threads=1)
+    torch.set_num_threads(1)
+    data, _, _ = make_cross_domain(n_users=200, seed=3)
+    tgt = data.target.data.assign(
+        timestamp=pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(data.target)), "min")
+    )
+    target = Interactions(tgt, items=data.target.items)
+    vocab = Vocab.from_interactions(data.source, target)
+    tdata = TransferData(vocab, data.source, target)
+    pre, _ = pretrain(tdata, model_config=vocab.model_config(dim=16), train_config=tc)
+    res = transfer("freeze", tdata, pretrained=pre, train_config=tc)
+    return res.model, data

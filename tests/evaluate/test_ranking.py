@@ -191,25 +191,10 @@ def test_model_metrics_scores_the_models_vectors_on_the_ranking_set():
 @pytest.fixture(scope="module")
 def trained():
     """A ``freeze`` model on the planted-cluster data, with timestamps on the target."""
-    torch = pytest.importorskip("torch", reason="training the model needs the train extra")
-    from models_synthetic import make_cross_domain
-    from xcat.data.interactions import Interactions
-    from xcat.models import Vocab
-    from xcat.train import TrainConfig
-    from xcat.transfer import TransferData, pretrain, transfer
+    pytest.importorskip("torch", reason="training the model needs the train extra")
+    from models_synthetic import train_freeze_with_timestamps
 
-    tc = TrainConfig(epochs=3, batch_size=128, lr=5e-3, progress=False, device="cpu", num_threads=1)
-    torch.set_num_threads(1)
-    data, _, _ = make_cross_domain(n_users=200, seed=3)
-    tgt = data.target.data.assign(
-        timestamp=pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(data.target)), "min")
-    )
-    target = Interactions(tgt, items=data.target.items)
-    vocab = Vocab.from_interactions(data.source, target)
-    tdata = TransferData(vocab, data.source, target)
-    pre, _ = pretrain(tdata, model_config=vocab.model_config(dim=16), train_config=tc)
-    res = transfer("freeze", tdata, pretrained=pre, train_config=tc)
-    return res.model, data
+    return train_freeze_with_timestamps()
 
 
 def _held_out(model):

@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models_synthetic import make_cross_domain  # noqa: E402
+from models_synthetic import train_freeze_with_timestamps  # noqa: E402
 from xcat.data.parse import MISSING_MARKERS  # noqa: E402
 from xcat.models import Vocab, load, save  # noqa: E402
 from xcat.train import TrainConfig  # noqa: E402
@@ -24,19 +24,7 @@ TC = TrainConfig(epochs=3, batch_size=128, lr=5e-3, progress=False, device="cpu"
 @pytest.fixture(scope="module")
 def trained():
     """A ``freeze`` model on the planted-cluster data, with timestamps on the target."""
-    torch.set_num_threads(1)
-    data, _, _ = make_cross_domain(n_users=200, seed=3)
-    tgt = data.target.data.assign(
-        timestamp=pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(data.target)), "min")
-    )
-    from xcat.data.interactions import Interactions
-
-    target = Interactions(tgt, items=data.target.items)
-    vocab = Vocab.from_interactions(data.source, target)
-    tdata = TransferData(vocab, data.source, target)
-    pre, _ = pretrain(tdata, model_config=vocab.model_config(dim=16), train_config=TC)
-    res = transfer("freeze", tdata, pretrained=pre, train_config=TC)
-    return res.model, data
+    return train_freeze_with_timestamps()
 
 
 def _events_file(tmp_path):
