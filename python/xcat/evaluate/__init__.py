@@ -6,6 +6,7 @@ duck-typed model (``user_embeddings`` / ``item_embeddings``), and never
 imports :mod:`xcat.models`, :mod:`xcat.train` or PyTorch.
 """
 
+from xcat.evaluate.bootstrap import BootstrapCI, paired_bootstrap
 from xcat.evaluate.metrics import (
     METRIC_NAMES,
     RankingMetrics,
@@ -28,6 +29,8 @@ from xcat.evaluate.report import comparison_table, results_to_json, write_report
 from xcat.evaluate.sampled import SampledMetrics, sample_negatives, sampled_metrics
 
 __all__ = [
+    "BootstrapCI",
+    "paired_bootstrap",
     "METRIC_NAMES",
     "RankingMetrics",
     "RankingResult",

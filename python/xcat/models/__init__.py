@@ -5,6 +5,7 @@ Importing :mod:`xcat.models` imports PyTorch; ``import xcat`` does not.
 
 from xcat.models.config import DEFAULT_USER_TOWER, TwoTowerConfig
 from xcat.models.io import load, save
+from xcat.models.linear import EASE, ItemKNN
 from xcat.models.losses import LOSSES, bpr_loss, get_loss, mse_loss, sampled_softmax_loss
 from xcat.models.mapped import EmcdrMapper, MappedModel
 from xcat.models.remapping import Remapped, RowCounts, remap
@@ -20,6 +21,8 @@ from xcat.models.two_tower import ItemTower, TwoTower, UserTower
 from xcat.models.vocab import EncodedInteractions, Vocab
 
 __all__ = [
+    "EASE",
+    "ItemKNN",
     "DEFAULT_USER_TOWER",
     "LOSSES",
     "TOWERS",
