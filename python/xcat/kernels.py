@@ -61,7 +61,11 @@ def _as_float32_matrix(x: Any, name: str, *, allow_1d: bool) -> tuple[np.ndarray
     return out, was_1d
 
 
-def _as_index_array(x: Any, name: str) -> np.ndarray:
+def as_index_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a C-contiguous 1-D int64 array; ``ValueError`` naming ``name`` otherwise.
+
+    Ranges are not checked here (the kernel checks them against its sizes).
+    """
     arr = np.asarray(x)
     if arr.size == 0:
         arr = arr.astype(np.int64)
@@ -74,7 +78,13 @@ def _as_index_array(x: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def _as_exclude(exclude: Any, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+def as_exclude(exclude: Any, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """``exclude`` (scipy.sparse ``(n_users, n_items)`` or ``(indptr, indices)``) as int64 arrays.
+
+    Checks the type and the sparse shape; ``ValueError`` naming ``exclude``
+    otherwise. The structure of a raw ``(indptr, indices)`` pair and the item
+    range are left to the caller (the kernel checks them).
+    """
     if hasattr(exclude, "tocsr") and hasattr(exclude, "shape"):
         if tuple(exclude.shape) != (n_users, n_items):
             raise ValueError(
@@ -83,13 +93,13 @@ def _as_exclude(exclude: Any, n_users: int, n_items: int) -> tuple[np.ndarray, n
             )
         csr = exclude.tocsr()
         return (
-            _as_index_array(csr.indptr, "exclude.indptr"),
-            _as_index_array(csr.indices, "exclude.indices"),
+            as_index_array(csr.indptr, "exclude.indptr"),
+            as_index_array(csr.indices, "exclude.indices"),
         )
     if isinstance(exclude, tuple) and len(exclude) == 2:
         return (
-            _as_index_array(exclude[0], "exclude indptr"),
-            _as_index_array(exclude[1], "exclude indices"),
+            as_index_array(exclude[0], "exclude indptr"),
+            as_index_array(exclude[1], "exclude indices"),
         )
     raise ValueError(
         "exclude: expected a scipy.sparse matrix of shape (users, items) or an "
@@ -233,8 +243,8 @@ def topn(
         )
     indptr = indices = None
     if exclude is not None:
-        indptr, indices = _as_exclude(exclude, users_f.shape[0], items_f.shape[0])
-    cand = None if candidates is None else _as_index_array(candidates, "candidates")
+        indptr, indices = as_exclude(exclude, users_f.shape[0], items_f.shape[0])
+    cand = None if candidates is None else as_index_array(candidates, "candidates")
     idx, scores = _xcat.topn(
         users_f,
         items_f,

@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
-from xcat.kernels import TopN
+from xcat.kernels import TopN, as_exclude, as_index_array
 
 __all__ = ["EASE", "ItemKNN", "as_binary_csr"]
 
@@ -142,44 +142,22 @@ def _where(csr: sp.csr_matrix, bad: np.ndarray) -> str:
     return f"(row {row}, item {int(csr.indices[pos])})"
 
 
-def _as_index_array(x: Any, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.size == 0:
-        arr = arr.astype(np.int64)
-    if arr.ndim != 1 or arr.dtype.kind not in "iu":
-        raise ValueError(
-            f"{name}: expected a 1-D integer array, got dtype {arr.dtype} and shape {arr.shape}"
-        )
-    return arr.astype(np.int64, copy=False)
-
-
 def _as_exclude(exclude: Any, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """``exclude`` (CSR-like or ``(indptr, indices)``) as validated int64 arrays."""
-    if sp.issparse(exclude):
-        if tuple(exclude.shape) != (n_users, n_items):
-            raise ValueError(
-                f"exclude: expected shape ({n_users}, {n_items}) (users x items), "
-                f"got {tuple(exclude.shape)}"
-            )
-        csr = sp.csr_matrix(exclude)
-        indptr, indices = csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
-    elif isinstance(exclude, tuple) and len(exclude) == 2:
-        indptr = _as_index_array(exclude[0], "exclude indptr")
-        indices = _as_index_array(exclude[1], "exclude indices")
-        if (
-            len(indptr) != n_users + 1
-            or indptr[0] != 0
-            or (np.diff(indptr) < 0).any()
-            or indptr[-1] > len(indices)
-        ):
-            raise ValueError(
-                f"exclude: indptr must have {n_users + 1} non-decreasing entries from 0 to at "
-                f"most len(indices)={len(indices)}"
-            )
-    else:
+    """``exclude`` as validated int64 arrays.
+
+    :func:`xcat.kernels.as_exclude`, plus the structure and range checks the
+    Rust kernel does for ``xcat.topn`` (selection is NumPy here).
+    """
+    indptr, indices = as_exclude(exclude, n_users, n_items)
+    if (
+        len(indptr) != n_users + 1
+        or indptr[0] != 0
+        or (np.diff(indptr) < 0).any()
+        or indptr[-1] > len(indices)
+    ):
         raise ValueError(
-            "exclude: expected a scipy.sparse matrix of shape (users, items) or an "
-            f"(indptr, indices) pair, got {type(exclude).__name__}"
+            f"exclude: indptr must have {n_users + 1} non-decreasing entries from 0 to at "
+            f"most len(indices)={len(indices)}"
         )
     used = indices[: indptr[-1]]
     if used.size and (used.min() < 0 or used.max() >= n_items):
@@ -189,7 +167,7 @@ def _as_exclude(exclude: Any, n_users: int, n_items: int) -> tuple[np.ndarray, n
 
 def _as_candidates(candidates: Any, n_items: int) -> np.ndarray:
     """Candidate item rows, validated, ascending (so ties by position are ties by item)."""
-    cand = _as_index_array(candidates, "candidates")
+    cand = as_index_array(candidates, "candidates")
     if cand.size and (cand.min() < 0 or cand.max() >= n_items):
         raise ValueError(f"candidates: item indices must be in 0..{n_items - 1}")
     out = np.unique(cand)
@@ -285,7 +263,7 @@ class _ItemItemModel:
         """
         x, single = self._users(X_users)
         n_items = self._fitted_items()
-        cols = None if items is None else _as_index_array(items, "items")
+        cols = None if items is None else as_index_array(items, "items")
         if cols is not None and cols.size and (cols.min() < 0 or cols.max() >= n_items):
             raise ValueError(f"items: item indices must be in 0..{n_items - 1}")
         out = []
