@@ -79,3 +79,25 @@ def train_freeze_with_timestamps():
     pre, _ = pretrain(tdata, model_config=vocab.model_config(dim=16), train_config=tc)
     res = transfer("freeze", tdata, pretrained=pre, train_config=tc)
     return res.model, data
+
+
+def write_feedback_events(tmp_path):
+    """(path, rows): an events CSV for the library and CLI feedback tests.
+
+    60 known users with 3 events each, a newcomer, an event before the training
+    cut-off and a malformed line; ``rows`` are the well-formed rows.
+    """
+    rng = np.random.default_rng(0)
+    users = [f"u{i}" for i in range(60)]
+    rows = [
+        (u, f"t{rng.integers(0, 48)}", "tgt", f"2025-02-01T{h:02d}:00:00Z")
+        for u in users
+        for h in range(3)
+    ]
+    rows += [("newcomer", "t-brand-new", "tgt", "2025-02-02T00:00:00Z")]
+    rows += [("u1", "t2", "tgt", "1999-01-01T00:00:00Z")]  # before the cut-off
+    path = tmp_path / "events.csv"
+    pd.DataFrame(rows, columns=["user", "item", "category", "timestamp"]).to_csv(path, index=False)
+    with open(path, "a") as f:
+        f.write("u2,t3,tgt,2025-02-03T00:00:00Z,extra-field\n")  # a malformed line
+    return path, rows

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
-from models_synthetic import train_freeze_with_timestamps  # noqa: E402
+from models_synthetic import train_freeze_with_timestamps, write_feedback_events  # noqa: E402
 from xcat.cli.main import main  # noqa: E402
 from xcat.models import Vocab, load, save  # noqa: E402
 from xcat.train import TrainConfig  # noqa: E402
@@ -29,19 +28,7 @@ def trained():
 def test_cli_feedback_writes_model_and_report(trained, tmp_path):
     model, _ = trained
     save(model, tmp_path / "model", extra={"strategy": "freeze"})
-    rng = np.random.default_rng(0)
-    users = [f"u{i}" for i in range(60)]
-    rows = [
-        (u, f"t{rng.integers(0, 48)}", "tgt", f"2025-02-01T{h:02d}:00:00Z")
-        for u in users
-        for h in range(3)
-    ]
-    rows += [("newcomer", "t-brand-new", "tgt", "2025-02-02T00:00:00Z")]
-    rows += [("u1", "t2", "tgt", "1999-01-01T00:00:00Z")]  # before the cut-off
-    path = tmp_path / "events.csv"
-    pd.DataFrame(rows, columns=["user", "item", "category", "timestamp"]).to_csv(path, index=False)
-    with open(path, "a") as f:
-        f.write("u2,t3,tgt,2025-02-03T00:00:00Z,extra-field\n")  # a malformed line
+    path, rows = write_feedback_events(tmp_path)
     out = tmp_path / "updated"
     res = CliRunner().invoke(
         main,

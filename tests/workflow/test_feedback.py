@@ -5,13 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from models_synthetic import train_freeze_with_timestamps  # noqa: E402
+from models_synthetic import train_freeze_with_timestamps, write_feedback_events  # noqa: E402
 from xcat.data.parse import MISSING_MARKERS  # noqa: E402
 from xcat.models import Vocab, load, save  # noqa: E402
 from xcat.train import TrainConfig  # noqa: E402
@@ -27,28 +26,10 @@ def trained():
     return train_freeze_with_timestamps()
 
 
-def _events_file(tmp_path):
-    """60 known users with 3 events each, a newcomer, an old event and a malformed line."""
-    rng = np.random.default_rng(0)
-    users = [f"u{i}" for i in range(60)]
-    rows = [
-        (u, f"t{rng.integers(0, 48)}", "tgt", f"2025-02-01T{h:02d}:00:00Z")
-        for u in users
-        for h in range(3)
-    ]
-    rows += [("newcomer", "t-brand-new", "tgt", "2025-02-02T00:00:00Z")]
-    rows += [("u1", "t2", "tgt", "1999-01-01T00:00:00Z")]  # before the cut-off
-    path = tmp_path / "events.csv"
-    pd.DataFrame(rows, columns=["user", "item", "category", "timestamp"]).to_csv(path, index=False)
-    with open(path, "a") as f:
-        f.write("u2,t3,tgt,2025-02-03T00:00:00Z,extra-field\n")  # a malformed line
-    return path, rows
-
-
 def test_feedback_writes_model_and_report(trained, tmp_path):
     model, _ = trained
     save(model, tmp_path / "model", extra={"strategy": "freeze"})
-    path, rows = _events_file(tmp_path)
+    path, rows = write_feedback_events(tmp_path)
     out = tmp_path / "updated"
     lines = []
     report = feedback(
@@ -99,7 +80,7 @@ def test_feedback_writes_model_and_report(trained, tmp_path):
 def test_feedback_without_holdout_measures_nothing(trained, tmp_path):
     model, _ = trained
     save(model, tmp_path / "model")
-    path, _ = _events_file(tmp_path)
+    path, _ = write_feedback_events(tmp_path)
     report = feedback(
         tmp_path / "model", path, tmp_path / "new", steps=0, holdout=0, echo=lambda _: None
     )
