@@ -25,12 +25,21 @@ def check_run_directory(run_dir):
         assert (run_dir / name).is_file(), name
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {"popularity", "scratch", "full", "freeze", "reinit", "mapping"} <= set(metrics)
+    # besides the methods: the baselines' selection record and the comparison with them
+    baselines, comparison = metrics.pop("baselines"), metrics.pop("comparison")
     for method in metrics.values():
         assert set(method) == {"all", "cold-start", "warm"}
         assert method["all"]["users"] == method["cold-start"]["users"] + method["warm"]["users"]
+    ran = [b for b, record in baselines.items() if not record["skipped"]]
+    assert set(ran) <= set(metrics) and "popularity" in ran
+    assert set(comparison["best_baseline"].values()) <= set(ran)
+    assert set(comparison["differences"]["scratch"]) == {"all", "cold-start", "warm"}
     assert (run_dir / "metrics.png").read_bytes()[:4] == b"\x89PNG"
     report = (run_dir / "report.md").read_text()
     assert "| scratch | cold-start |" in report and "gain % NDCG@10" in report
+    assert "Δ NDCG@10 vs best [95% CI]" in report and "Best baseline per user group" in report
+    for name in baselines:
+        assert f"- {name}: " in report, name
     recs = pd.read_csv(run_dir / "recommendations.csv")
     assert len(recs) > 0 and {"user", "rank", "item", "score", "because"} <= set(recs.columns)
     assert (run_dir / "models" / "freeze" / "model.safetensors").is_file()
@@ -39,7 +48,15 @@ def check_run_directory(run_dir):
 def test_quickstart_on_the_builtin_synthetic_data(tmp_path):
     out = run_cli("quickstart", "--out", tmp_path / "run", "--threads", 2)
     assert "Target test, full ranking" in out and "Example recommendations" in out
+    assert "Against the best baseline of each user group" in out
+    assert "cold-start: the best baseline is" in out
     check_run_directory(tmp_path / "run")
+    # every baseline ran, selected on the cold-start validation users; the whole grid
+    # search on the synthetic catalogue (2,234 items) takes about 5 s on 2 idle cores (the
+    # bound leaves room for a loaded machine: OpenBLAS threads then wait on each other)
+    info = json.loads((tmp_path / "run" / "config.json").read_text())["info"]
+    assert info["selection"]["group"] == "cold-start" and not info["baselines_skipped"]
+    assert info["baseline_seconds"] < 120
     # the synthetic shop has tastes shared across categories: transfer must help cold-start users
     assert cold_ndcg(tmp_path / "run", "full") > 1.3 * cold_ndcg(tmp_path / "run", "scratch")
     # the quickstart directory is a run directory: feedback into it, then evaluate and recommend
@@ -84,6 +101,10 @@ def test_quickstart_on_a_slice_of_real_amazon_data(tmp_path, data_dir):
         data_dir,
         "--sample-users",
         1500,
+        # EASE on this slice's 18,903 items takes minutes per setting; the ItemKNN grids
+        # and popularity keep the test quick (tests/workflow/test_baselines.py covers EASE)
+        "--baselines",
+        "itemknn-target,itemknn-merged",
         "--epochs",
         6,
         "--pretrain-epochs",
@@ -125,3 +146,35 @@ def test_runs_never_mix_and_cutoffs_are_checked(tmp_path):
         assert result.exit_code != 0 and "already a run directory" in result.output
     result = CliRunner().invoke(main, ["evaluate", "--run", str(tmp_path / "run"), "--k", "10,x"])
     assert result.exit_code != 0 and "positive integers" in result.output
+
+
+def test_quickstart_baselines_and_select_on_options(tmp_path):
+    result = CliRunner().invoke(main, ["quickstart", "--baselines", "ease-merged,ease"])
+    assert result.exit_code != 0 and "unknown ['ease']" in result.output
+    assert "itemknn-merged" in result.output  # the choices are listed
+    result = CliRunner().invoke(main, ["quickstart", "--select-on", "test"])
+    assert result.exit_code != 0 and "--select-on" in result.output
+    out = run_cli(
+        "quickstart",
+        "--out",
+        tmp_path / "run",
+        "--strategies",
+        "scratch",
+        "--baselines",
+        "itemknn-merged",
+        "--select-on",
+        "all",
+        "--epochs",
+        1,
+        "--pretrain-epochs",
+        1,
+        "--threads",
+        2,
+    )
+    assert "selected on the all validation users" in out
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert list(metrics["baselines"]) == ["popularity", "itemknn-merged"]
+    assert metrics["comparison"]["selection_group"] == "all"
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["experiment"]["select_on"] == "all"
+    assert run["experiment"]["baselines"] == ["popularity", "itemknn-merged"]

@@ -99,3 +99,79 @@ def test_invalid_arguments_name_the_argument(kwargs, match):
     args = {"a": [1.0, 2.0], "b": [0.0, 1.0]} | kwargs
     with pytest.raises(ValueError, match=match):
         paired_bootstrap(**args)
+
+
+def _metrics(per_user_ndcg):
+    from xcat.evaluate import RankingMetrics
+
+    v = np.asarray(per_user_ndcg, dtype=np.float64)
+    return RankingMetrics({"NDCG@10": float(v.mean())}, len(v), 0, {"NDCG@10": v})
+
+
+def test_format_verdict_and_json_of_an_interval():
+    ci = BootstrapCI(0.004, -0.008, 0.016, 0.006, 0.95, 10, 1000, 0)
+    assert ci.format() == "+0.0040 [-0.0080, +0.0160]" and ci.verdict == "tie"
+    assert ci.format(3) == "+0.004 [-0.008, +0.016]"
+    assert BootstrapCI(-0.02, -0.03, -0.01, 0.1, 0.95, 3, 9, 0).verdict == "below"
+    assert BootstrapCI(0.02, 0.01, 0.03, 0.1, 0.95, 3, 9, 0).verdict == "above"
+    assert ci.to_json()["verdict"] == "tie" and ci.to_json()["low"] == -0.008
+
+
+def test_best_baseline_is_chosen_on_validation_not_on_test():
+    from xcat.evaluate import compare_to_best_baseline
+
+    rng = np.random.default_rng(0)
+    n = 50
+    base_a = rng.random(n) * 0.2  # the better baseline on test...
+    base_b = base_a - 0.05  # ...but b has the better validation score
+    method = base_b + 0.01
+    results = {
+        "a": {"all": _metrics(base_a), "cold": _metrics(base_a[:20])},
+        "b": {"all": _metrics(base_b), "cold": _metrics(base_b[:20])},
+        "m": {"all": _metrics(method), "cold": _metrics(method[:20])},
+        "worse": {"all": _metrics(method - 0.2), "cold": _metrics(method[:20] - 0.2)},
+    }
+    validation = {
+        "a": {"all": 0.1, "cold": 0.3},
+        "b": {"all": 0.2, "cold": 0.2},
+        "m": {"all": 0.5},  # no cold validation group: its selection group's score counts
+        "worse": {"all": 0.1, "cold": 0.9},
+    }
+    c = compare_to_best_baseline(
+        results, validation, ["a", "b"], ["m", "worse"], selection_group="all", seed=4
+    )
+    assert c.best_baseline == {"all": "b", "cold": "a"}
+    assert c.best_method == {"all": "m", "cold": "worse"}
+    want = paired_bootstrap(method, base_b, n_resamples=1000, seed=4)
+    assert c.differences["m"]["all"] == want
+    assert c.differences["m"]["all"].verdict == "above"
+    assert c.differences["m"]["cold"].verdict == "below"  # vs a: -0.04 on every user
+    lines = c.lines()
+    assert lines[0].startswith("all: the best baseline is b") and "beats b" in lines[0]
+    assert "worse" in lines[1] and "loses to a (the 95% CI is entirely below 0)" in lines[1]
+    doc = c.to_json()
+    assert doc["differences"]["m"]["all"]["verdict"] == "above" and doc["summary"] == lines
+    tie = compare_to_best_baseline(
+        {"a": results["a"], "m": results["a"]},
+        {"a": {"all": 0.1}, "m": {"all": 0.1}},
+        ["a"],
+        ["m"],
+    )
+    assert "is not distinguishable from a (the 95% CI contains 0)" in tie.lines()[0]
+
+
+def test_comparison_errors_name_the_argument():
+    from xcat.evaluate import compare_to_best_baseline
+
+    r = {"a": {"all": _metrics([0.1, 0.2])}, "m": {"all": _metrics([0.1])}}
+    v = {"a": {"all": 0.1}, "m": {"all": 0.1}}
+    with pytest.raises(ValueError, match="baselines: expected at least one"):
+        compare_to_best_baseline(r, v, [], ["m"])
+    with pytest.raises(ValueError, match="results: has no method 'x'"):
+        compare_to_best_baseline(r, v, ["a"], ["x"])
+    with pytest.raises(ValueError, match="validation: has no score for 'm'"):
+        compare_to_best_baseline(r, {"a": {"all": 0.1}}, ["a"], ["m"])
+    with pytest.raises(ValueError, match="pair only within one evaluator"):
+        compare_to_best_baseline(r, v, ["a"], ["m"])
+    with pytest.raises(ValueError, match="metric: 'HR@10'"):
+        compare_to_best_baseline(r, v, ["a"], [], metric="HR@10")

@@ -109,6 +109,44 @@ def test_a_held_out_item_the_user_already_has_stays_rankable():
         assert (r.hr, r.ndcg, r.n_users) == (1.0, 1.0, 2)
 
 
+def test_validation_set_subset_by_mask_and_by_user_rows():
+    held = SimpleNamespace(users=np.array([0, 1, 2, 2]), items=np.array([3, 4, 1, 2]))
+    train = SimpleNamespace(users=np.array([0, 0, 1, 2]), items=np.array([3, 1, 0, 1]))
+    vs = ValidationSet.build(held, train, n_items=5, candidates=np.arange(5))
+    assert vs.users.tolist() == [0, 1, 2] and vs.n_repeat_pairs == 2  # u0 item 3, u2 item 1
+    assert vs.repeats.tolist() == [1, 0, 1]
+    by_mask = vs.subset(np.array([True, False, True]))
+    assert by_mask.users.tolist() == [0, 2]
+    assert by_mask.truth.toarray().tolist() == [
+        vs.truth[0].toarray()[0].tolist(),
+        vs.truth[2].toarray()[0].tolist(),
+    ]
+    assert by_mask.exclude.toarray().tolist() == [[0, 1, 0, 0, 0], [0, 0, 0, 0, 0]]
+    assert by_mask.n_repeat_pairs == 2 and by_mask.candidates is vs.candidates
+    by_rows = vs.subset([2, 1])  # vocabulary rows, in the order given
+    assert by_rows.users.tolist() == [2, 1] and by_rows.n_repeat_pairs == 1
+    assert by_rows.truth.toarray().tolist() == [[0, 1, 1, 0, 0], [0, 0, 0, 0, 1]]
+    assert vs.subset(np.array([], dtype=np.int64)).users.size == 0
+    # the subset ranks like the whole set restricted to those users
+    users = unit(np.random.default_rng(0), 3, 4)
+    items = unit(np.random.default_rng(1), 5, 4)
+    sub = embedding_metrics(users[[2, 1]], items, by_rows.truth, k=2, exclude=by_rows.exclude)
+    rows = ValidationSet.build(held, train, n_items=5, candidates=np.arange(5), users=[2, 1])
+    want = embedding_metrics(users[[2, 1]], items, rows.truth, k=2, exclude=rows.exclude)
+    assert sub == want
+    with pytest.raises(ValueError, match=r"users: rows \[7\] are not users"):
+        vs.subset([0, 7])
+    with pytest.raises(ValueError, match="users: boolean mask"):
+        vs.subset(np.array([True, False]))
+    with pytest.raises(ValueError, match="users: expected a boolean mask"):
+        vs.subset(np.array([0.5]))
+    # a set built by hand without per-user counts cannot split a non-zero count
+    bare = ValidationSet(vs.users, vs.truth, vs.exclude, vs.candidates, 2)
+    with pytest.raises(ValueError, match="repeats"):
+        bare.subset([0])
+    assert ValidationSet(vs.users, vs.truth, vs.exclude, vs.candidates).subset([0]).users == [0]
+
+
 # --------------------------------------------------------------------------- embedding metrics
 
 
@@ -407,3 +445,49 @@ def test_heldout_metrics_counts_a_repeated_event_once_and_ranks_it():
     # a alone (twice): b ranks first, a second, d stays excluded
     got = heldout_metrics(model, held.iloc[:2], k=2, exclude=exclude)
     assert got == {"NDCG@2": pytest.approx(1 / math.log2(3), abs=1e-15), "HR@2": 1.0, "users": 1}
+
+
+def test_test_evaluator_scores_precomputed_rankings_by_hand():
+    # 3 test users, items 0..3; users 0 and 2 are cold-start. Each user's rankings and
+    # held-out items are chosen so the metrics are easy to compute by hand.
+    held = SimpleNamespace(users=np.array([0, 1, 2, 2]), items=np.array([1, 2, 0, 3]))
+    train = SimpleNamespace(users=np.array([1]), items=np.array([0]))
+    test_all = ValidationSet.build(held, train, n_items=4, candidates=np.arange(4))
+    test_cold = ValidationSet.build(
+        held, train, n_items=4, candidates=np.arange(4), users=np.array([0, 2])
+    )
+    vocab = SimpleNamespace(n_users=3, n_items=4, encode=lambda frame: train)
+    protocol = SimpleNamespace(
+        test_all=test_all, test_cold=test_cold, data=SimpleNamespace(vocab=vocab, target_train=0)
+    )
+    ev = TestEvaluator(protocol, ks=(1, 2))
+    top = np.array([[1, 0], [3, 2], [2, 1]])
+    got = ev.topn_metrics(top)
+    # user 0: hit at rank 1 (NDCG@2 = 1); user 1: hit at rank 2 (1 / log2(3));
+    # user 2: no hit in the top 2 (0)
+    ndcg2 = [1.0, 1 / np.log2(3), 0.0]
+    np.testing.assert_allclose(got["all"].per_user["NDCG@2"], ndcg2)
+    assert got["all"]["HR@1"] == pytest.approx(1 / 3)
+    assert got["cold-start"]["NDCG@2"] == pytest.approx(0.5)
+    assert got["warm"]["NDCG@2"] == pytest.approx(1 / np.log2(3))
+    per = ev.per_user(got, ("NDCG@2", "HR@2"))
+    assert set(per) == {"all", "cold-start", "warm"}
+    np.testing.assert_allclose(per["cold-start"]["NDCG@2"], [1.0, 0.0])
+    np.testing.assert_array_equal(per["warm"]["HR@2"], [1.0])
+    assert ev.group_users("cold-start").tolist() == [0, 2]
+    assert ev.group_users("all").tolist() == [0, 1, 2]
+    # popularity goes through the same scoring
+    pop = popularity_topn(ev.train_counts, 3, 2, exclude=test_all.exclude)
+    assert ev.topn_metrics(pop.indices)["all"].values == ev.popularity()["all"].values
+    with pytest.raises(ValueError, match="indices: has 2 rows"):
+        ev.topn_metrics(top[:2])
+    with pytest.raises(ValueError, match="fewer than the largest cut-off"):
+        ev.topn_metrics(top[:, :1])
+    with pytest.raises(ValueError, match="indices: expected a 2-D integer"):
+        ev.topn_metrics(top.astype(float))
+    with pytest.raises(ValueError, match="metrics:"):
+        ev.per_user(got, ("NDCG@10",))
+    with pytest.raises(ValueError, match="results: group 'all'"):
+        ev.per_user({g: got["cold-start"] for g in got})
+    with pytest.raises(ValueError, match="group:"):
+        ev.group_users("nobody")

@@ -54,3 +54,22 @@ def test_bpr_and_mse_values():
         get_loss("hinge")
     with pytest.raises(ValueError, match="temperature"):
         sampled_softmax_loss(u, p, temperature=0)
+
+
+def test_full_softmax_matches_a_float64_oracle_and_checks_targets():
+    from xcat.models import full_softmax_loss
+
+    g = torch.Generator().manual_seed(2)
+    u = F.normalize(torch.randn(4, 3, generator=g), dim=-1)
+    cat = F.normalize(torch.randn(7, 3, generator=g), dim=-1)
+    y = torch.tensor([0, 6, 3, 3])
+    w = torch.tensor([1.0, 2.0, 0.5, 0.0])
+    got = full_softmax_loss(u, cat, y, temperature=0.2, weights=w)
+    s = u.double().numpy() @ cat.double().numpy().T / 0.2
+    per = [-s[b, y[b]] + math.log(np.exp(s[b]).sum()) for b in range(4)]
+    assert got.item() == pytest.approx(np.dot(per, w.numpy()) / w.sum().item(), rel=1e-5)
+    assert get_loss("ce") is full_softmax_loss
+    with pytest.raises(ValueError, match=r"targets: rows must be in 0..6"):
+        full_softmax_loss(u, cat, torch.tensor([0, 7, 1, 1]))
+    with pytest.raises(ValueError, match="users/catalogue"):
+        full_softmax_loss(u, cat[:, :2], y)

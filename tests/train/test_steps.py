@@ -110,4 +110,4 @@ def test_train_step_is_bit_identical_to_the_loop_before(small, loss, ratings):
         assert torch.equal(la, lb)
     sa, sb = a.state_dict(), b.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
-    assert set(LOSS_STEPS) == {"softmax", "bpr", "mse"}
+    assert set(LOSS_STEPS) == {"softmax", "ce", "bpr", "mse"}

@@ -246,3 +246,62 @@ def test_transfer_beats_scratch_on_cold_start_users_synthetic(setup):
     full = transfer("full", td, pretrained=pre, train_config=TC)
     s, f = model_metrics(scratch.model, vs).ndcg, model_metrics(full.model, vs).ndcg
     assert f > s + 0.1, (f, s)
+
+
+# --------------------------------------------------------------------------- sequence towers
+
+SEQ_TC = TrainConfig(epochs=2, batch_size=32, progress=False, patience=5, loss="ce", sparse=False)
+
+
+@pytest.fixture(scope="module", params=["sasrec", "gru"])
+def seq_setup(request, setup):
+    td = setup[0]
+    mc = td.vocab.model_config(
+        user_tower=request.param, dim=8, embedding_dim=8, hidden_dims=(), max_history=10
+    )
+    pre, _ = pretrain(td, model_config=mc, train_config=SEQ_TC)
+    return td, pre
+
+
+def test_sequence_tower_freeze_keeps_the_encoder_bit_identical(seq_setup):
+    td, pre = seq_setup
+    before = snapshot(pre)
+    res = transfer("freeze", td, pretrained=pre, train_config=SEQ_TC)
+    after = dict(res.model.named_parameters())
+    expected = match_names(list(pre.default_freeze()), list(before))
+    assert res.frozen == expected and len(expected) >= 4
+    assert "user_tower.history.weight" not in expected  # new target items must train
+    for n in before:
+        if n in expected:
+            assert torch.equal(before[n], after[n]), f"frozen {n} changed"
+        else:
+            assert not torch.equal(before[n], after[n]), f"trainable {n} did not train"
+
+
+def test_sequence_models_ask_for_the_domain_they_serve(seq_setup):
+    td, pre = seq_setup
+    domains = list(td.vocab.domains)
+    assert pre.user_tower.query_domain.item() == domains.index("src")
+    res = transfer("full", td, pretrained=pre, train_config=SEQ_TC)
+    assert res.model.user_tower.query_domain.item() == domains.index("tgt")
+    assert pre.user_tower.query_domain.item() == domains.index("src")  # untouched
+
+
+def test_joint_trains_one_fresh_model_on_both_domains(setup, monkeypatch):
+    td, _, _, _ = setup
+    seen = {}
+    real_fit = loop.fit
+
+    def spy(model, train, **kwargs):
+        seen["rows"] = len(train)
+        seen["domains"] = set(np.unique(train.domains).tolist())
+        return real_fit(model, train, **kwargs)
+
+    monkeypatch.setattr("xcat.transfer.run.fit", spy)
+    mc = td.vocab.model_config(dim=16, embedding_dim=16, hidden_dims=(32,), max_history=10)
+    res = transfer("joint", td, model_config=mc, train_config=TC)
+    assert seen["rows"] == len(td.source) + len(td.target_train)
+    assert len(seen["domains"]) == 2
+    assert res.spec.start_from_pretrained is False and res.frozen == []
+    # cold-start users are encoded from their source history
+    assert res.model.has_history().sum() > res.model.config.n_users * 0.9

@@ -41,3 +41,33 @@ def test_recommender_for_an_item_listed_in_both_categories():
     out = rec.recommend([user], n=5, category="clothing")
     assert len(out) == 5 and out["item"].str.startswith("clothing:").all()
     assert pd.Series(vocab.items.ids).str.endswith(f":{shared}").sum() == 2
+
+
+def test_a_sequence_tower_experiment_trains_with_full_softmax_and_reports_it():
+    import pytest
+
+    pytest.importorskip("torch", reason="training needs the train extra (torch)")
+    from xcat.workflow.experiment import ExperimentConfig, run_experiment
+
+    with pytest.raises(ValueError, match="user_tower: expected one of"):
+        ExperimentConfig(user_tower="lstm")
+    cfg = ExperimentConfig(
+        user_tower="sasrec",
+        strategies=("joint",),
+        baselines=("popularity",),
+        epochs=1,
+        pretrain_epochs=1,
+        dim=8,
+        threads=1,
+    )
+    tc = cfg.train_config()
+    assert (tc.loss, tc.ce_scope, tc.sparse) == ("ce", "domain", False)
+    data = make_cross_category(n_users=200, n_source_items=40, n_target_items=30, seed=2)
+    result = run_experiment(data, cfg, echo=lambda _line: None)
+    model = result.models["joint"]
+    assert model.config.user_tower == "sasrec" and model.config.n_domains == 2
+    # its user vectors are asked for the target category
+    target = list(map(str, model.vocab.domains)).index(str(data.target.categories[0]))
+    assert model.user_tower.query_domain.item() == target
+    assert {"popularity", "scratch", "joint"} <= set(result.results)
+    assert 0.0 <= result.results["joint"]["all"].values["NDCG@10"] <= 1.0

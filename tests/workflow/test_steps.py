@@ -10,6 +10,7 @@ pytest.importorskip("torch")
 
 from xcat.models.io import read_metadata  # noqa: E402
 from xcat.workflow import (  # noqa: E402
+    BASELINE_NAMES,
     ArgumentError,
     Run,
     evaluate,
@@ -91,7 +92,8 @@ def test_quickstart_makes_a_run_directory(tmp_path):
     out = tmp_path / "qs"
     config = {**QUICK, "strategies": ("full",), "epochs": 1, "pretrain_epochs": 1}
     result = quickstart(out, config=config, echo=lambda _: None, command="xcat quickstart")
-    assert list(result.results) == ["popularity", "scratch", "full"]
+    # every no-transfer baseline (popularity first), then the strategies
+    assert list(result.results) == [*BASELINE_NAMES, "scratch", "full"]
     assert result.info["sampled_negatives"] == 0
     run = Run.open(out)
     assert run.record["data"] == "synthetic" and run.record["experiment"]["strategies"] == [

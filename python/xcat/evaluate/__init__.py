@@ -6,7 +6,12 @@ duck-typed model (``user_embeddings`` / ``item_embeddings``), and never
 imports :mod:`xcat.models`, :mod:`xcat.train` or PyTorch.
 """
 
-from xcat.evaluate.bootstrap import BootstrapCI, paired_bootstrap
+from xcat.evaluate.bootstrap import (
+    BaselineComparison,
+    BootstrapCI,
+    compare_to_best_baseline,
+    paired_bootstrap,
+)
 from xcat.evaluate.metrics import (
     METRIC_NAMES,
     RankingMetrics,
@@ -25,26 +30,34 @@ from xcat.evaluate.ranking import (
     model_metrics,
     rank_embeddings,
 )
-from xcat.evaluate.report import comparison_table, results_to_json, write_report
+from xcat.evaluate.report import (
+    comparison_table,
+    difference_column,
+    results_to_json,
+    write_report,
+)
 from xcat.evaluate.sampled import SampledMetrics, sample_negatives, sampled_metrics
 
 __all__ = [
-    "BootstrapCI",
-    "paired_bootstrap",
     "METRIC_NAMES",
+    "BaselineComparison",
+    "BootstrapCI",
     "RankingMetrics",
     "RankingResult",
     "SampledMetrics",
     "TestEvaluator",
     "ValidationSet",
     "check_unique_items",
+    "compare_to_best_baseline",
     "comparison_table",
+    "difference_column",
     "embedding_metrics",
     "evaluate_groups",
     "heldout_metrics",
     "hit_matrix",
     "item_popularity",
     "model_metrics",
+    "paired_bootstrap",
     "popularity_order",
     "popularity_topn",
     "rank_embeddings",

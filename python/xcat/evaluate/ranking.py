@@ -162,6 +162,9 @@ class ValidationSet:
     n_repeat_pairs : int, default 0
         Distinct (user, item) pairs of ``truth`` whose item is also among the
         user's known interactions (a re-bought item); they stay rankable.
+    repeats : numpy.ndarray of int64, shape (U,), optional
+        ``n_repeat_pairs`` per user (set by :meth:`build`), so that
+        :meth:`subset` can count a subset's repeated pairs.
     """
 
     users: np.ndarray
@@ -169,6 +172,71 @@ class ValidationSet:
     exclude: sp.csr_matrix
     candidates: np.ndarray
     n_repeat_pairs: int = 0
+    repeats: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def subset(self, users: Any) -> ValidationSet:
+        """Return this held-out set restricted to some of its users (e.g. one user group).
+
+        Parameters
+        ----------
+        users : array_like of bool, shape (U,), or array_like of int
+            A boolean mask over :attr:`users` (rows kept in their order), or
+            user rows (vocabulary rows, each one of :attr:`users`; kept in
+            the order given).
+
+        Returns
+        -------
+        ValidationSet
+            ``truth``, ``exclude`` and ``repeats`` restricted to those rows,
+            the same ``candidates``; ``n_repeat_pairs`` counts the subset's
+            own repeated pairs.
+
+        Raises
+        ------
+        ValueError
+            Naming ``users``: a mask of another length, rows that are not
+            users of this set, values neither boolean nor integer; or a set
+            built without per-user ``repeats`` that has repeated pairs (its
+            subset's count is unknown: build it with :meth:`build`).
+        """
+        sel = np.asarray(users)
+        if sel.dtype == bool:
+            if sel.shape != self.users.shape:
+                raise ValueError(
+                    f"users: boolean mask has shape {sel.shape}, expected {self.users.shape}"
+                )
+            pos = np.flatnonzero(sel)
+        elif sel.dtype.kind in "iu" or (sel.size == 0 and sel.ndim == 1):
+            rows = sel.astype(np.int64).ravel()
+            order = np.argsort(self.users, kind="stable")
+            at = np.searchsorted(self.users[order], rows)
+            found = at < len(self.users)
+            found[found] &= self.users[order][at[found]] == rows[found]
+            if not found.all():
+                missing = rows[~found][:5].tolist()
+                raise ValueError(f"users: rows {missing} are not users of this set")
+            pos = order[at]
+        else:
+            raise ValueError(
+                f"users: expected a boolean mask or integer user rows, got dtype {sel.dtype}"
+            )
+        if self.repeats is not None:
+            repeats = self.repeats[pos]
+        elif self.n_repeat_pairs == 0:
+            repeats = np.zeros(len(pos), dtype=np.int64)
+        else:
+            raise ValueError(
+                "users: this set has repeated held-out pairs but no per-user counts "
+                "(`repeats`), so its subset's count is unknown; build it with ValidationSet.build"
+            )
+        return ValidationSet(
+            self.users[pos],
+            self.truth[pos],
+            self.exclude[pos],
+            self.candidates,
+            int(repeats.sum()),
+            repeats,
+        )
 
     @classmethod
     def build(
@@ -233,7 +301,15 @@ class ValidationSet:
         exclude = (known - repeat).tocsr()
         exclude.eliminate_zeros()
         exclude.sort_indices()
-        return cls(u, truth, exclude, np.asarray(candidates, dtype=np.int64), int(repeat.nnz))
+        repeats = np.diff(repeat.tocsr().indptr).astype(np.int64)
+        return cls(
+            u,
+            truth,
+            exclude,
+            np.asarray(candidates, dtype=np.int64),
+            int(repeat.nnz),
+            repeats,
+        )
 
 
 @dataclass(frozen=True)
@@ -565,6 +641,123 @@ class TestEvaluator:
         return evaluate_groups(
             indices, self.relevant, self.groups, self.ks, n_catalogue=len(self.test.candidates)
         )
+
+    def topn_metrics(self, indices: Any) -> dict[str, RankingMetrics]:
+        """Metrics of precomputed rankings (any recommender: a linear model, a re-ranker...).
+
+        Parameters
+        ----------
+        indices : array_like of int, shape (U, n)
+            Each test user's recommended item rows, best first, one row per
+            user of ``test_all.users`` in that order; ``n >= max(ks)``; ``-1``
+            pads. The caller is responsible for the protocol's rules: only
+            ``test_all.candidates``, never a ``test_all.exclude`` item (as
+            :func:`xcat.topn` with ``exclude`` and ``candidates`` gives).
+
+        Returns
+        -------
+        dict of str to RankingMetrics
+            By user group, as :meth:`model`.
+
+        Raises
+        ------
+        ValueError
+            Naming ``indices``: not a 2-D integer array, another number of
+            rows than test users, fewer columns than the largest cut-off; a
+            row listing an item twice.
+        """
+        top = np.asarray(indices)
+        if top.ndim != 2 or top.dtype.kind not in "iu":
+            raise ValueError(
+                f"indices: expected a 2-D integer array, got {top.dtype} of shape {top.shape}"
+            )
+        if top.shape[0] != len(self.test.users):
+            raise ValueError(
+                f"indices: has {top.shape[0]} rows but the test set has {len(self.test.users)} "
+                "users (one row per user of test_all.users, in that order)"
+            )
+        if top.shape[1] < self.ks[-1]:
+            raise ValueError(
+                f"indices: has {top.shape[1]} items per user, fewer than the largest cut-off "
+                f"{self.ks[-1]}"
+            )
+        return self._metrics(top.astype(np.int64, copy=False))
+
+    def group_users(self, group: str) -> np.ndarray:
+        """User rows of ``group``, in the order of its per-user metric arrays.
+
+        Parameters
+        ----------
+        group : str
+            One of :attr:`groups` (``all``, ``cold-start``, ``warm``).
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n_users,)
+            The group's test users that have a held-out item (every metric
+            skips the others), in ``test_all.users`` order.
+
+        Raises
+        ------
+        ValueError
+            If the group is not one of this evaluator's.
+        """
+        if group not in self.groups:
+            raise ValueError(f"group: expected one of {list(self.groups)}, got {group!r}")
+        has = np.diff(self.relevant.indptr) > 0
+        return self.test.users[self.groups[group] & has]
+
+    def per_user(
+        self,
+        results: dict[str, RankingMetrics],
+        metrics: Sequence[str] = ("NDCG@10", "HR@10"),
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """Per-user metric arrays by group, paired across methods (for a bootstrap).
+
+        Every method scored by this evaluator (:meth:`model`,
+        :meth:`popularity`, :meth:`topn_metrics`) has its arrays over the same
+        users in the same order (:meth:`group_users`), so two methods' arrays
+        of one group pair user by user, e.g. for
+        :func:`xcat.evaluate.paired_bootstrap`.
+
+        Parameters
+        ----------
+        results : dict of str to RankingMetrics
+            What one of the scoring methods returned.
+        metrics : sequence of str, default ("NDCG@10", "HR@10")
+            Per-user metrics wanted (each must have been computed: its cut-off
+            in ``ks``).
+
+        Returns
+        -------
+        dict of str to dict of str to numpy.ndarray of float64
+            ``{group: {metric: values of shape (n_users,)}}``.
+
+        Raises
+        ------
+        ValueError
+            If a metric was not computed, or ``results`` does not have this
+            evaluator's groups and users (another evaluator's results).
+        """
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for group in self.groups:
+            if group not in results:
+                raise ValueError(f"results: has no group {group!r} (another evaluator's results?)")
+            res = results[group]
+            n = len(self.group_users(group))
+            if res.n_users != n:
+                raise ValueError(
+                    f"results: group {group!r} has {res.n_users} users, this evaluator {n} "
+                    "(another evaluator's results?)"
+                )
+            missing = [m for m in metrics if m not in res.per_user]
+            if missing:
+                raise ValueError(
+                    f"metrics: {missing} not computed (cut-offs {list(self.ks)}; per-user metrics "
+                    f"{sorted(res.per_user)})"
+                )
+            out[group] = {m: res.per_user[m] for m in metrics}
+        return out
 
     def _items(self, model: Any) -> np.ndarray:
         """Return the vectors of this protocol's items (a model updated with feedback has more).

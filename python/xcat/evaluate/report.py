@@ -1,9 +1,12 @@
-"""Comparison tables and run reports: strategies x user groups, gain over ``scratch``.
+"""Comparison tables and run reports: methods x user groups, gain over ``scratch``.
 
 Writes what every ``xcat`` run leaves in its run directory: ``metrics.json``
-(all metrics, per strategy and user group, with user counts), ``report.md``
-(the comparison table) and ``metrics.png`` (a bar chart by strategy and
-group).
+(all metrics, per method and user group, with user counts), ``report.md``
+(the comparison table) and ``metrics.png`` (a bar chart by method and
+group). With a :class:`~xcat.evaluate.BaselineComparison`, the table gets
+each method's difference to the best baseline of its group with a paired
+bootstrap CI, the report names the best baseline per group and says how
+the best method fares, and ``metrics.json`` holds it under ``comparison``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from xcat.evaluate.bootstrap import BaselineComparison
 from xcat.evaluate.metrics import RankingMetrics
 
-__all__ = ["comparison_table", "results_to_json", "write_report"]
+__all__ = ["comparison_table", "difference_column", "results_to_json", "write_report"]
 
 Results = Mapping[str, Mapping[str, RankingMetrics]]
 
@@ -27,6 +31,7 @@ def comparison_table(
     metrics: Sequence[str] = ("HR@10", "NDCG@10", "Recall@10"),
     *,
     baseline: str | None = "scratch",
+    comparison: BaselineComparison | None = None,
 ) -> pd.DataFrame:
     """One row per (method, user group), one column per metric.
 
@@ -40,11 +45,17 @@ def comparison_table(
         Method whose value each other method's gain is relative to: a column
         ``gain % <metric>`` = ``100 * (value / baseline - 1)`` per group
         (empty where the baseline is 0 or absent).
+    comparison : BaselineComparison, optional
+        Adds the text column :func:`difference_column`: on a compared
+        method's row its difference to the group's best baseline with the
+        CI (``"+0.0040 [-0.0080, +0.0160]"``), on the best baseline's own
+        row ``"best baseline"``, elsewhere empty.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``method``, ``group``, ``users`` and the metrics (plus gains).
+        Columns ``method``, ``group``, ``users`` and the metrics (plus gains
+        and the difference column).
 
     Raises
     ------
@@ -68,7 +79,23 @@ def comparison_table(
             ref = table["group"].map(base)
             gain = 100.0 * (table[m] / ref - 1.0)
             table[f"gain % {m}"] = gain.where((ref > 0) & (table["method"] != baseline))
+    if comparison is not None and len(table):
+        cells = []
+        for method, group in zip(table["method"], table["group"], strict=True):
+            ci = comparison.differences.get(method, {}).get(group)
+            if ci is not None:
+                cells.append(ci.format())
+            elif comparison.best_baseline.get(group) == method:
+                cells.append("best baseline")
+            else:
+                cells.append("")
+        table[difference_column(comparison)] = cells
     return table
+
+
+def difference_column(comparison: BaselineComparison) -> str:
+    """Name of the comparison table's difference column, e.g. ``Δ NDCG@10 vs best [95% CI]``."""
+    return f"Δ {comparison.metric} vs best [{comparison.confidence:.0%} CI]"
 
 
 def results_to_json(results: Results) -> dict[str, Any]:
@@ -104,7 +131,9 @@ def _markdown(table: pd.DataFrame) -> str:
     for row in table.itertuples(index=False):
         cells = []
         for col, v in zip(table.columns, row, strict=True):
-            if col.startswith("gain"):
+            if isinstance(v, str):
+                cells.append(v)
+            elif col.startswith("gain"):
                 cells.append("" if pd.isna(v) else f"{v:+.1f}")
             elif isinstance(v, float):
                 cells.append(f"{v:.4f}")
@@ -124,6 +153,8 @@ def write_report(
     notes: Sequence[str] = (),
     sections: Sequence[tuple[str, pd.DataFrame]] = (),
     extra_metrics: Mapping[str, Any] | None = None,
+    comparison: BaselineComparison | None = None,
+    findings: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write ``config.json``, ``metrics.json``, ``report.md`` and ``metrics.png``.
 
@@ -146,6 +177,14 @@ def write_report(
     extra_metrics : mapping, optional
         More JSON-serialisable results, stored in ``metrics.json`` next to
         the full-ranking ones (under their own keys).
+    comparison : BaselineComparison, optional
+        Each method against the best baseline of each group: a column of
+        the table (:func:`comparison_table`), a line naming the best
+        baseline per group and the verdicts of
+        :meth:`BaselineComparison.lines` under the table, and
+        ``metrics.json["comparison"]``.
+    findings : sequence of str
+        More lines under the table (e.g. baselines skipped and why).
 
     Returns
     -------
@@ -162,19 +201,42 @@ def write_report(
     }
     paths["config"].write_text(json.dumps(config, indent=2, default=str) + "\n")
     payload = results_to_json(results)
-    if extra_metrics:
-        clash = sorted(set(extra_metrics) & set(payload))
+    extra = dict(extra_metrics or {})
+    if comparison is not None:
+        if "comparison" in extra:
+            raise ValueError("extra_metrics: 'comparison' is written from `comparison`")
+        extra["comparison"] = comparison.to_json()
+    if extra:
+        clash = sorted(set(extra) & set(payload))
         if clash:
             raise ValueError(f"extra_metrics: keys {clash} are also method names in results")
-        payload = payload | dict(extra_metrics)
+        payload = payload | extra
     paths["metrics"].write_text(json.dumps(payload, indent=2) + "\n")
-    table = comparison_table(results, metrics)
+    table = comparison_table(results, metrics, comparison=comparison)
     body = [f"# {title}", "", *notes, "", _markdown(table), ""]
     body.append(
         "Full ranking over the target catalogue, each user's training and validation items "
         "excluded (its own test items never: a re-bought item stays rankable). "
         "`gain %` is relative to `scratch` (no transfer) in the same user group."
     )
+    if comparison is not None:
+        c = comparison
+        body.append(
+            f"`{difference_column(c)}`: the method's mean per-user {c.metric} minus that of "
+            "the best baseline of the same user group (the baseline with the best validation "
+            f"NDCG@10 on that group), with a paired bootstrap {c.confidence:.0%} interval over "
+            f"the group's test users ({c.n_resamples:,} resamples, seed {c.seed}). Every method "
+            f"was tuned on the {c.selection_group} validation users."
+        )
+        body += [
+            "",
+            "Best baseline per user group (by validation NDCG@10): "
+            + ", ".join(f"{g} {b}" for g, b in c.best_baseline.items())
+            + ".",
+        ]
+        body += ["", *(f"- {line}" for line in c.lines())]
+    if findings:
+        body += ["", *findings]
     for heading, frame in sections:
         body += ["", f"## {heading}", "", _markdown(frame)]
     body += ["", "## Every metric and cut-off (full ranking)", ""]

@@ -6,7 +6,14 @@ Importing :mod:`xcat.models` imports PyTorch; ``import xcat`` does not.
 from xcat.models.config import DEFAULT_USER_TOWER, TwoTowerConfig
 from xcat.models.io import load, save
 from xcat.models.linear import EASE, ItemKNN
-from xcat.models.losses import LOSSES, bpr_loss, get_loss, mse_loss, sampled_softmax_loss
+from xcat.models.losses import (
+    LOSSES,
+    bpr_loss,
+    full_softmax_loss,
+    get_loss,
+    mse_loss,
+    sampled_softmax_loss,
+)
 from xcat.models.mapped import EmcdrMapper, MappedModel
 from xcat.models.remapping import Remapped, RowCounts, remap
 from xcat.models.towers import (
@@ -46,6 +53,7 @@ __all__ = [
     "mse_loss",
     "register_tower",
     "remap",
+    "full_softmax_loss",
     "sampled_softmax_loss",
     "save",
 ]

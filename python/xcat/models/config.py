@@ -9,6 +9,10 @@ from typing import Any
 
 __all__ = ["DEFAULT_USER_TOWER", "TwoTowerConfig"]
 
+#: Fields of the sequence towers, left out of the saved config when they hold
+#: their default (so a mean-tower model is saved exactly as before they existed).
+_OPTIONAL_FIELDS = {"n_domains": 0, "n_layers": 2, "n_heads": 1}
+
 #: The user tower of a config that names none (and of every model saved before
 #: the field existed): mean pooling, :class:`xcat.models.towers.MeanPoolTower`.
 DEFAULT_USER_TOWER = "mean"
@@ -56,7 +60,16 @@ class TwoTowerConfig:
         representation depends only on the history (fully inductive).
     user_tower : str, default "mean"
         Which user tower encodes a user and their history (a name of
-        :func:`xcat.models.towers.get_tower`; checked when the model is built).
+        :func:`xcat.models.towers.get_tower`; checked when the model is built):
+        ``"mean"`` (pooled history), ``"sasrec"`` (causal self-attention) or
+        ``"gru"`` (GRU4Rec).
+    n_domains : int, default 0
+        Number of domains (categories) of the vocabulary, for the sequence
+        towers' category embedding (``len(vocab.domains)``); 0: none.
+    n_layers : int, default 2
+        Self-attention blocks (``"sasrec"``) or GRU layers (``"gru"``).
+    n_heads : int, default 1
+        Attention heads of ``"sasrec"``; must divide ``embedding_dim``.
 
     Raises
     ------
@@ -76,6 +89,9 @@ class TwoTowerConfig:
     max_history: int = 50
     use_user_id: bool = True
     user_tower: str = DEFAULT_USER_TOWER
+    n_domains: int = 0
+    n_layers: int = 2
+    n_heads: int = 1
 
     def __post_init__(self) -> None:
         _positive_int("n_users", self.n_users)
@@ -85,6 +101,13 @@ class TwoTowerConfig:
         _positive_int("embedding_dim", self.embedding_dim)
         _positive_int("dim", self.dim)
         _positive_int("max_history", self.max_history)
+        _positive_int("n_domains", self.n_domains, allow_zero=True)
+        _positive_int("n_layers", self.n_layers)
+        _positive_int("n_heads", self.n_heads)
+        if self.embedding_dim % self.n_heads:
+            raise ValueError(
+                f"n_heads: must divide embedding_dim={self.embedding_dim}, got {self.n_heads}"
+            )
         if not isinstance(self.user_tower, str) or not self.user_tower:
             raise ValueError(f"user_tower: expected a tower name, got {self.user_tower!r}")
         object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
@@ -106,14 +129,19 @@ class TwoTowerConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, read back by :meth:`from_dict`.
 
-        ``user_tower`` is left out when it is the default, so a default model
-        is saved exactly as before the field existed (and earlier xcat
-        versions still read it); :meth:`from_dict` fills it back in.
+        ``user_tower`` and the sequence-tower fields (``n_domains``,
+        ``n_layers``, ``n_heads``) are left out when they hold their default,
+        so a default model is saved exactly as before the fields existed (and
+        earlier xcat versions still read it); :meth:`from_dict` fills them
+        back in.
         """
         d = dataclasses.asdict(self)
         d["hidden_dims"] = list(self.hidden_dims)
         if d["user_tower"] == DEFAULT_USER_TOWER:
             del d["user_tower"]
+        for name, default in _OPTIONAL_FIELDS.items():
+            if d[name] == default:
+                del d[name]
         return d
 
     @classmethod

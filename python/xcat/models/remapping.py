@@ -201,6 +201,12 @@ def remap(model: TwoTower, vocab: Vocab) -> Remapped:
     if old_vocab is None:
         raise ValueError("model: has no vocabulary, so its rows cannot be matched by raw id")
     c = model.config
+    if c.n_domains and list(old_vocab.domains) != list(vocab.domains):
+        raise ValueError(
+            f"vocab: the model's category embedding is for the domains {list(old_vocab.domains)}, "
+            f"the new vocabulary has {list(vocab.domains)}; a sequence tower cannot be moved to "
+            "other domains"
+        )
     n_features = len(vocab.features) if vocab.features is not None else 0
     cfg = dataclasses.replace(
         c,

@@ -25,9 +25,10 @@ of naming keys.
 Buffers (saved, never trained; :attr:`TwoTower.input_buffers`):
 ``user_history`` ``(n_users, max_history)``, the users' stored histories, and
 ``item_tower.item_features`` ``(n_items, max_item_features)``, int64, padded
-with the padding row of their table. The towers never read the stored
-histories: the trainer passes each batch's histories in, and only the
-exports (:meth:`TwoTower.user_embeddings`) pool the stored ones.
+with the padding row of their table, and for the sequence towers
+``user_tower.item_domain`` ``(n_items + 1,)``, each item's category row.
+The towers never read the stored histories: the trainer passes each
+batch's histories in, and only the exports (:meth:`TwoTower.user_embeddings`) pool the stored ones.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from torch import nn
 
 from xcat.models.config import DEFAULT_USER_TOWER, TwoTowerConfig
 from xcat.models.layers import mlp
-from xcat.models.towers import IdTable, MeanPoolTower, UserEncoder, get_tower
+from xcat.models.towers import IdTable, MeanPoolTower, SequenceTower, UserEncoder, get_tower
 
 __all__ = [
     "ItemTower",
@@ -205,7 +206,11 @@ class TwoTower(nn.Module):
     #: histories and the item feature rows): set from data by
     #: :meth:`set_history` and :meth:`set_item_features`, rebuilt (not copied)
     #: when the model grows.
-    input_buffers: ClassVar[tuple[str, ...]] = ("user_history", "item_tower.item_features")
+    input_buffers: ClassVar[tuple[str, ...]] = (
+        "user_history",
+        "item_tower.item_features",
+        "user_tower.item_domain",  # sequence towers only
+    )
 
     user_tower: UserEncoder
     item_tower: ItemTower
@@ -236,6 +241,8 @@ class TwoTower(nn.Module):
                     f"{config.n_users} and {config.n_items}"
                 )
             self.set_item_features(vocab.item_features)
+            if isinstance(self.user_tower, SequenceTower):
+                self.user_tower.set_item_domains(vocab.item_domains)
 
     @property
     def device(self) -> torch.device:

@@ -328,8 +328,13 @@ class Vocab:
         Parameters
         ----------
         **kwargs
-            Other config fields (``dim``, ``hidden_dims``...).
+            Other config fields (``dim``, ``hidden_dims``...). With a
+            sequence tower (``user_tower="sasrec"`` or ``"gru"``),
+            ``n_domains`` defaults to the vocabulary's number of domains (a
+            category embedding per domain).
         """
+        if kwargs.get("user_tower", "mean") != "mean":
+            kwargs.setdefault("n_domains", len(self.domains))
         return TwoTowerConfig(
             n_users=self.n_users,
             n_items=self.n_items,

@@ -5,7 +5,7 @@ Importing :mod:`xcat.train` imports PyTorch.
 
 from xcat.train.config import SAMPLING, TrainConfig
 from xcat.train.loop import FitResult, fit, resolve_device
-from xcat.train.steps import LOSS_STEPS, Batch, BatchSource, LossInputs, train_step
+from xcat.train.steps import LOSS_STEPS, Batch, BatchSource, LossInputs, SequenceSource, train_step
 
 # Binding the name after the submodule import makes ``xcat.train.update`` the
 # function (``xcat.train.update(model, events)``); ``from xcat.train.update
@@ -17,6 +17,7 @@ __all__ = [
     "SAMPLING",
     "Batch",
     "BatchSource",
+    "SequenceSource",
     "FitResult",
     "LossInputs",
     "TrainConfig",

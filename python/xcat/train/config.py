@@ -6,10 +6,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SAMPLING", "TrainConfig"]
+__all__ = ["CE_SCOPES", "SAMPLING", "TrainConfig"]
 
 #: Ways of drawing training interactions (see :class:`TrainConfig`).
 SAMPLING = ("interaction", "balanced")
+
+#: What the full softmax of the "ce" loss ranges over (see :class:`TrainConfig`).
+CE_SCOPES = ("catalogue", "domain")
 
 
 @dataclass(frozen=True)
@@ -18,10 +21,12 @@ class TrainConfig:
 
     Attributes
     ----------
-    loss : {"softmax", "bpr", "mse"}, default "softmax"
+    loss : {"softmax", "ce", "bpr", "mse"}, default "softmax"
         Loss by name (:data:`xcat.models.LOSSES`): sampled softmax with
-        in-batch negatives, BPR with one uniform negative, or MSE (explicit
+        in-batch negatives, full-softmax cross-entropy over the catalogue
+        (``ce_scope``), BPR with one uniform negative, or MSE (explicit
         ratings when the data has them, else positives 1 / negatives 0).
+        The sequence towers take ``"ce"`` or ``"softmax"``.
     temperature : float, default 0.05
         Softmax / BPR temperature ``tau`` (scores are cosines).
     log_q : bool, default True
@@ -29,6 +34,7 @@ class TrainConfig:
     epochs : int, default 20
         Maximum number of passes over the training interactions.
     batch_size : int, default 1024
+        Interactions per step; for the sequence towers, sequences (users) per step.
     lr : float, default 1e-3
         Adam learning rate.
     weight_decay : float, default 0.0
@@ -68,6 +74,12 @@ class TrainConfig:
         ``{"Beauty": 0.5, "Toys_and_Games": 1.0}``; unlisted domains weigh 1.
     progress : bool, default True
         Show a tqdm progress bar with the loss and the validation metric.
+    ce_scope : {"catalogue", "domain"}, default "catalogue"
+        What the full softmax of the ``"ce"`` loss ranges over: every item of
+        the training interactions, or only the items of the positive's own
+        domain (category), the catalogue the model is asked to rank in
+        (cheaper with several categories: the sequence towers already know
+        the next item's category).
     max_steps : int or None, default None
         Stop after this many optimizer steps in all (bounded fine-tuning, as
         :func:`xcat.train.update` does); None: run the epochs.
@@ -96,6 +108,7 @@ class TrainConfig:
     domain_weights: dict[str, float] = field(default_factory=dict)
     progress: bool = True
     max_steps: int | None = None
+    ce_scope: str = "catalogue"
 
     def __post_init__(self) -> None:
         from xcat.models.losses import LOSSES
@@ -112,6 +125,8 @@ class TrainConfig:
             raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay: expected >= 0, got {self.weight_decay!r}")
+        if self.ce_scope not in CE_SCOPES:
+            raise ValueError(f"ce_scope: expected one of {CE_SCOPES}, got {self.ce_scope!r}")
         if self.sampling not in SAMPLING:
             raise ValueError(f"sampling: expected one of {SAMPLING}, got {self.sampling!r}")
         if self.num_threads is not None and (

@@ -18,7 +18,7 @@ from xcat.models.io import save
 from xcat.models.two_tower import TwoTower
 from xcat.models.vocab import EncodedInteractions
 from xcat.train.config import TrainConfig
-from xcat.train.steps import BatchSource, LossInputs, train_step
+from xcat.train.steps import BatchSource, LossInputs, SequenceSource, train_step
 
 __all__ = ["FitResult", "fit", "resolve_device"]
 
@@ -78,9 +78,8 @@ class FitResult:
     steps: int = 0
 
 
-def _row_weights(
-    train: EncodedInteractions, model: TwoTower, config: TrainConfig
-) -> np.ndarray | None:
+def _domain_weights(model: TwoTower, config: TrainConfig) -> np.ndarray | None:
+    """Loss weight per domain row of the vocabulary (``domain_weights``), or None."""
     if not config.domain_weights:
         return None
     if model.vocab is None:
@@ -91,10 +90,7 @@ def _row_weights(
         raise ValueError(
             f"domain_weights: unknown domains {unknown}; the model's domains are {domains}"
         )
-    per_domain = np.array(
-        [float(config.domain_weights.get(d, 1.0)) for d in domains], dtype=np.float32
-    )
-    return per_domain[train.domains]
+    return np.array([float(config.domain_weights.get(d, 1.0)) for d in domains], dtype=np.float32)
 
 
 def _optimizers(
@@ -197,6 +193,18 @@ def fit(
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
 
+    sequential = bool(model.user_tower.sequential)
+    if sequential and config.loss not in ("ce", "softmax"):
+        raise ValueError(
+            f"loss: the {model.config.user_tower!r} tower is trained on (prefix -> next item) "
+            f"examples with 'ce' (full softmax) or 'softmax' (sampled), got {config.loss!r}"
+        )
+    if sequential and config.sampling != "interaction":
+        raise ValueError(
+            f"sampling: the {model.config.user_tower!r} tower draws whole sequences; "
+            f"'interaction' is the only choice, got {config.sampling!r} (use domain_weights "
+            "to balance categories)"
+        )
     params = dict(model.named_parameters())
     frozen_set = set(frozen)
     bad = sorted(frozen_set - set(params))
@@ -213,31 +221,63 @@ def fit(
     optims = _optimizers(model, trainable, config)
     use_bf16 = config.bf16 and device.type == "cuda"
 
-    w = _row_weights(train, model, config)
     counts = np.bincount(train.items, minlength=model.config.n_items).astype(np.float64)
     log_q_table = torch.from_numpy(
         np.log(np.maximum(counts, 1) / counts.sum()).astype(np.float32)
     ).to(device)
-    targets_all = None
-    if config.loss == "mse" and train.ratings is not None:
-        lo, hi = float(train.ratings.min()), float(train.ratings.max())
-        scale = (train.ratings - lo) / (hi - lo) * 2 - 1 if hi > lo else np.ones_like(train.ratings)
-        targets_all = torch.from_numpy(scale.astype(np.float32))
+    pad = model.config.n_items
+    per_domain = _domain_weights(model, config)
+    batches: BatchSource | SequenceSource
     # the stored histories (on the device now) are the table the batches' histories come from
-    batches = BatchSource(
-        train,
-        model.user_history,
-        pad=model.config.n_items,
-        device=device,
-        weights=torch.from_numpy(w) if w is not None else None,
-        targets=targets_all,
-    )
+    if sequential:
+        # a sequence example is weighted by its next item's domain
+        iw = per_domain[model.vocab.item_domains] if per_domain is not None else None
+        batches = SequenceSource(
+            train,
+            model.user_history,
+            pad=pad,
+            device=device,
+            item_weights=torch.from_numpy(iw).to(device) if iw is not None else None,
+        )
+        if not len(batches.rows):
+            raise ValueError(
+                "train: no interaction follows another item in the users' histories, so the "
+                "sequence tower has no (prefix -> next item) example"
+            )
+        n_rows = len(batches.rows)
+    else:
+        w = per_domain[train.domains] if per_domain is not None else None
+        targets_all = None
+        if config.loss == "mse" and train.ratings is not None:
+            lo, hi = float(train.ratings.min()), float(train.ratings.max())
+            scale = (
+                (train.ratings - lo) / (hi - lo) * 2 - 1 if hi > lo else np.ones_like(train.ratings)
+            )
+            targets_all = torch.from_numpy(scale.astype(np.float32))
+        batches = BatchSource(
+            train,
+            model.user_history,
+            pad=pad,
+            device=device,
+            weights=torch.from_numpy(w) if w is not None else None,
+            targets=targets_all,
+        )
+        n_rows = len(train)
+    catalogue = np.unique(train.items)
+    catalogue_index = np.full(pad, -1, dtype=np.int64)
+    catalogue_index[catalogue] = np.arange(len(catalogue))
+    item_domain = np.zeros(pad, dtype=np.int64)
+    item_domain[train.items] = train.domains
+    catalogue_domains = item_domain[catalogue]
     inputs = LossInputs(
         config=config,
         log_q=log_q_table,
-        negatives=torch.from_numpy(np.unique(train.items)),
+        negatives=torch.from_numpy(catalogue),
         generator=gen,
         device=device,
+        catalogue=torch.from_numpy(catalogue).to(device),
+        catalogue_index=torch.from_numpy(catalogue_index).to(device),
+        catalogue_domains=torch.from_numpy(catalogue_domains).to(device),
     )
 
     result = FitResult(trainable=trainable, frozen=sorted(frozen_set), device=str(device))
@@ -246,12 +286,14 @@ def fit(
 
     from tqdm.auto import tqdm
 
-    n_batches = math.ceil(len(train) / config.batch_size)
+    n_batches = math.ceil(n_rows / config.batch_size)
     bar = None
     try:
         for epoch in range(1, config.epochs + 1):
             model.train()
-            order = torch.from_numpy(_epoch_order(train, config, rng))
+            order = torch.from_numpy(
+                rng.permutation(n_rows) if sequential else _epoch_order(train, config, rng)
+            )
             t0 = time.perf_counter()
             total, seen = 0.0, 0
             bar = tqdm(
@@ -265,11 +307,11 @@ def fit(
             for s in range(0, len(order), config.batch_size):
                 if config.max_steps is not None and result.steps >= config.max_steps:
                     break
-                idx = order[s : s + config.batch_size]
-                loss = train_step(model, batches.batch(idx), optims, inputs, bf16=use_bf16)
+                batch = batches.batch(order[s : s + config.batch_size])
+                loss = train_step(model, batch, optims, inputs, bf16=use_bf16)
                 result.steps += 1
-                total += float(loss) * len(idx)
-                seen += len(idx)
+                total += float(loss) * batch.n_examples
+                seen += batch.n_examples
                 bar.update(1)
                 bar.set_postfix(loss=f"{total / seen:.4f}")
             bar.close()

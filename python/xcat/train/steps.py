@@ -1,11 +1,19 @@
 """Training batches and one optimizer step per loss, shared by :func:`~xcat.train.fit`.
 
 :func:`xcat.train.fit` (and :func:`xcat.train.update`, which fine-tunes
-through it) draws row indices, turns them into a :class:`Batch` with
-:class:`BatchSource` (users, their histories, items) and calls
+through it) draws row indices, turns them into a :class:`Batch` and calls
 :func:`train_step`, which runs the step of the configured loss
 (:data:`LOSS_STEPS`). The user tower gets the histories from the batch: it
 never reads the model's stored histories.
+
+Two kinds of batches:
+
+* :class:`BatchSource` (pooling towers): a row is one training
+  interaction: the user, its history without the row's item, the item;
+* :class:`SequenceSource` (sequential towers, ``UserEncoder.sequential``):
+  a row is one user's time-ordered sequence; every position whose next item
+  is a training interaction is an example (prefix -> next item), so one
+  causal pass trains on all of them (as SASRec is trained).
 """
 
 from __future__ import annotations
@@ -13,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from xcat.models.losses import bpr_loss, mse_loss, sampled_softmax_loss
+from xcat.models.losses import bpr_loss, full_softmax_loss, mse_loss, sampled_softmax_loss
 from xcat.models.two_tower import TwoTower
 from xcat.models.vocab import EncodedInteractions
 from xcat.train.config import TrainConfig
@@ -25,7 +34,10 @@ __all__ = [
     "Batch",
     "BatchSource",
     "LossInputs",
+    "SequenceSource",
     "bpr_step",
+    "ce_step",
+    "examples",
     "mse_step",
     "softmax_step",
     "train_step",
@@ -35,18 +47,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Batch:
-    """One training batch of (user, positive item) rows.
+    """One training batch of (user, positive item) rows, or of users' sequences.
 
     Attributes
     ----------
     users : torch.LongTensor, shape (B,)
     history : torch.LongTensor, shape (B, L)
-        Each user's history items (padded with ``n_items``), the row's
-        positive removed so the tower cannot copy its label.
-    items : torch.LongTensor, shape (B,)
-        The positives.
-    weights : torch.Tensor, shape (B,), optional
-        Per-row loss weights (``TrainConfig.domain_weights``).
+        Interaction rows: each user's history items (padded with
+        ``n_items``), the row's positive removed so the tower cannot copy its
+        label. Sequence rows: each user's time-ordered sequence, left-aligned.
+    items : torch.LongTensor, shape (B,) or (B, L)
+        The positives. For sequences, ``items[b, t]`` is the next item after
+        position ``t`` when it is a training example, else ``-1``.
+    weights : torch.Tensor, shape of ``items``, optional
+        Per-example loss weights (``TrainConfig.domain_weights``).
     targets : torch.Tensor, shape (B,), optional
         MSE targets in ``[-1, 1]`` (explicit ratings).
     """
@@ -56,6 +70,16 @@ class Batch:
     items: torch.Tensor
     weights: torch.Tensor | None = None
     targets: torch.Tensor | None = None
+
+    @property
+    def sequential(self) -> bool:
+        """Whether the rows are sequences (``items`` has one column per position)."""
+        return self.items.ndim == 2
+
+    @property
+    def n_examples(self) -> int:
+        """Number of training examples: rows, or sequence positions with a next item."""
+        return int((self.items >= 0).sum()) if self.sequential else len(self.items)
 
 
 def without_items(history: torch.Tensor, items: torch.Tensor, pad: int) -> torch.Tensor:
@@ -125,6 +149,73 @@ class BatchSource:
         )
 
 
+class SequenceSource:
+    """Builds sequence :class:`Batch` objects: one row per user, every next item an example.
+
+    Parameters
+    ----------
+    train : EncodedInteractions
+        Training interactions: position ``t`` of a user's sequence is an
+        example when the (user, item at ``t + 1``) pair is among them (so a
+        sequence of source and target items, fine-tuned on the target's
+        interactions, learns only to predict target items, from prefixes that
+        hold the source history).
+    history : torch.LongTensor, shape (n_users, L)
+        Every user's time-ordered sequence, left-aligned, padded with ``pad``,
+        on ``device``.
+    pad : int
+        The padding row (``n_items``).
+    device : torch.device
+    item_weights : torch.Tensor, shape (n_items,), optional
+        Loss weight of an example by its next item (``domain_weights`` by
+        the item's domain).
+
+    Attributes
+    ----------
+    rows : numpy.ndarray of int64
+        The users with at least one example; a batch takes positions in it.
+    n_examples : int
+        Examples over all rows (one epoch).
+    """
+
+    def __init__(
+        self,
+        train: EncodedInteractions,
+        history: torch.Tensor,
+        *,
+        pad: int,
+        device: torch.device,
+        item_weights: torch.Tensor | None = None,
+    ) -> None:
+        seq = history.cpu().numpy()
+        n_items = pad
+        keys = np.unique(train.users.astype(np.int64) * (n_items + 1) + train.items)
+        nxt = seq[:, 1:]
+        user_col = np.arange(len(seq), dtype=np.int64)[:, None]
+        is_example = (nxt != pad) & np.isin(user_col * (n_items + 1) + nxt, keys)
+        targets = np.full(seq.shape, -1, dtype=np.int64)
+        targets[:, :-1] = np.where(is_example, nxt, -1)
+        self.rows = np.flatnonzero(is_example.any(axis=1)).astype(np.int64)
+        self.n_examples = int(is_example.sum())
+        self.history = history
+        self.targets = torch.from_numpy(targets).to(device)
+        self.pad = pad
+        self.device = device
+        self.item_weights = item_weights
+
+    def batch(self, rows: torch.Tensor) -> Batch:
+        """Return the sequences of ``self.rows[rows]`` (int64, on the CPU), cut to their length."""
+        u = torch.from_numpy(self.rows[rows.numpy()]).to(self.device)
+        h = self.history[u]
+        # left-aligned: columns past the longest sequence of the batch are padding only
+        length = max(int((h != self.pad).sum(dim=1).max()), 1)
+        items = self.targets[u, :length]
+        w = None
+        if self.item_weights is not None:
+            w = torch.where(items >= 0, self.item_weights[items.clamp_min(0)], 0.0)
+        return Batch(users=u, history=h[:, :length], items=items, weights=w)
+
+
 @dataclass(frozen=True)
 class LossInputs:
     """What the loss steps need besides the batch.
@@ -140,6 +231,13 @@ class LossInputs:
     generator : torch.Generator
         CPU generator of the negative draws.
     device : torch.device
+    catalogue : torch.LongTensor, shape (N,), optional
+        Item rows the full softmax (``"ce"``) ranges over, on ``device``
+        (the items of the training interactions).
+    catalogue_index : torch.LongTensor, shape (n_items,), optional
+        Position of each item row in ``catalogue`` (-1 if absent), on ``device``.
+    catalogue_domains : torch.LongTensor, shape (N,), optional
+        Domain row of each catalogue item (``ce_scope="domain"``), on ``device``.
     """
 
     config: TrainConfig
@@ -147,6 +245,9 @@ class LossInputs:
     negatives: torch.Tensor
     generator: torch.Generator
     device: torch.device
+    catalogue: torch.Tensor | None = None
+    catalogue_index: torch.Tensor | None = None
+    catalogue_domains: torch.Tensor | None = None
 
     def draw_negatives(self, n: int) -> torch.Tensor:
         """``n`` item rows drawn uniformly (with replacement) from ``negatives``, on ``device``."""
@@ -154,19 +255,70 @@ class LossInputs:
         return self.negatives[pick].to(self.device)
 
 
+def examples(
+    model: TwoTower, batch: Batch
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Return the batch's examples as aligned (user vector, positive item, weight) rows.
+
+    Returns
+    -------
+    (torch.Tensor, torch.LongTensor, torch.Tensor or None)
+        User (or prefix) vectors ``(P, dim)``, positives ``(P,)`` and
+        weights ``(P,)``: one row per interaction row, or per sequence
+        position with a next item (``UserEncoder.encode_positions``).
+    """
+    if not batch.sequential:
+        return model.encode_users(batch.users, batch.history), batch.items, batch.weights
+    out = model.user_tower.encode_positions(batch.users, batch.history)
+    keep = batch.items >= 0
+    w = batch.weights[keep] if batch.weights is not None else None
+    return out[keep], batch.items[keep], w
+
+
 def softmax_step(model: TwoTower, batch: Batch, inputs: LossInputs) -> torch.Tensor:
     """Compute the sampled softmax loss with in-batch negatives (log-Q corrected if set)."""
     c = inputs.config
-    uv = model.encode_users(batch.users, batch.history)
-    iv = model.encode_items(batch.items)
+    uv, items, w = examples(model, batch)
+    iv = model.encode_items(items)
     return sampled_softmax_loss(
         uv,
         iv,
         temperature=c.temperature,
-        log_q=inputs.log_q[batch.items] if c.log_q else None,
-        item_ids=batch.items,
-        weights=batch.weights,
+        log_q=inputs.log_q[items] if c.log_q else None,
+        item_ids=items,
+        weights=w,
     )
+
+
+def ce_step(model: TwoTower, batch: Batch, inputs: LossInputs) -> torch.Tensor:
+    """Compute the full-softmax cross-entropy over ``inputs.catalogue`` (or each example's domain).
+
+    With ``ce_scope="domain"`` each example's softmax ranges over the
+    catalogue items of its positive's domain.
+    """
+    if inputs.catalogue is None or inputs.catalogue_index is None:
+        raise ValueError("inputs: the 'ce' loss needs the catalogue")
+    uv, items, w = examples(model, batch)
+    tau = inputs.config.temperature
+    pos = inputs.catalogue_index[items]
+    if inputs.config.ce_scope == "catalogue" or inputs.catalogue_domains is None:
+        cat = model.encode_items(inputs.catalogue)
+        return full_softmax_loss(uv, cat, pos, temperature=tau, weights=w)
+    # one softmax per domain, over that domain's items: the weighted mean over all examples
+    doms = inputs.catalogue_domains
+    ex_dom = doms[pos]
+    w_all = w if w is not None else torch.ones(len(pos), device=uv.device)
+    total = uv.new_zeros(())
+    for d in torch.unique(ex_dom).tolist():
+        sel = ex_dom == d
+        members = torch.nonzero(doms == d).squeeze(1)
+        local = torch.cumsum(doms == d, 0) - 1  # position of a catalogue row within its domain
+        cat = model.encode_items(inputs.catalogue[members])
+        loss_d = full_softmax_loss(
+            uv[sel], cat, local[pos[sel]], temperature=tau, weights=w_all[sel]
+        )
+        total = total + loss_d * w_all[sel].sum()
+    return total / w_all.sum().clamp_min(1e-12)
 
 
 def bpr_step(model: TwoTower, batch: Batch, inputs: LossInputs) -> torch.Tensor:
@@ -202,6 +354,7 @@ def mse_step(model: TwoTower, batch: Batch, inputs: LossInputs) -> torch.Tensor:
 #: The step of each loss (``TrainConfig.loss``): the batch's loss, before backward.
 LOSS_STEPS: dict[str, Callable[[TwoTower, Batch, LossInputs], torch.Tensor]] = {
     "softmax": softmax_step,
+    "ce": ce_step,
     "bpr": bpr_step,
     "mse": mse_step,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from xcat.evaluate.ranking import ValidationSet
 from xcat.models.config import TwoTowerConfig
 from xcat.models.mapped import MappedModel
 from xcat.models.remapping import RowCounts, remap, same_ids
+from xcat.models.towers import SequenceTower
 from xcat.models.two_tower import TwoTower
 from xcat.models.vocab import EncodedInteractions, Vocab
 from xcat.train.config import TrainConfig
@@ -119,7 +121,25 @@ class TransferResult:
 
 def _new_model(data: TransferData, config: TwoTowerConfig, seed: int) -> TwoTower:
     torch.manual_seed(seed)
-    return TwoTower(config, data.vocab)
+    model = TwoTower(config, data.vocab)
+    ask_for(model, data.vocab, data.target_domain)
+    return model
+
+
+def ask_for(model: TwoTower, vocab: Vocab, domains: Sequence[str]) -> None:
+    """Point a sequence tower's next-category query at ``domains`` (no-op for other towers).
+
+    The user vectors of a :class:`~xcat.models.towers.SequenceTower` are asked
+    for one category (:meth:`~xcat.models.towers.SequenceTower.set_query_domain`):
+    the target when training or scoring on it, the source when pretraining.
+    With several categories (or none) there is no query.
+    """
+    tower = model.user_tower
+    if not isinstance(tower, SequenceTower) or tower.domain is None:
+        return
+    names = list(map(str, vocab.domains))
+    one = len(domains) == 1 and str(domains[0]) in names
+    tower.set_query_domain(names.index(str(domains[0])) if one else None)
 
 
 def _concat(a: EncodedInteractions, b: EncodedInteractions) -> EncodedInteractions:
@@ -151,6 +171,7 @@ def pretrain(
     """
     tc = train_config or TrainConfig()
     model = _new_model(data, model_config, tc.seed)
+    ask_for(model, data.vocab, tuple(map(str, data.source.categories)))
     model.trained_until = _latest(data.source)
     result = fit(
         model,
@@ -224,6 +245,29 @@ def run_scratch(job: TransferJob) -> TransferResult:
     return TransferResult(job.spec, model, res)
 
 
+def run_joint(job: TransferJob) -> TransferResult:
+    """Run ``joint``: train a fresh model on source + target interactions together.
+
+    The multi-domain baseline a transfer method must beat: no pretrain /
+    fine-tune sequencing, the user tower sees both categories' histories,
+    early stopping on the target validation set. ``train_config``'s
+    ``sampling`` and ``domain_weights`` balance the categories.
+    """
+    data, mc, tc = job.data, job.model_config, job.train_config
+    vocab = data.vocab
+    model = _new_model(data, mc, tc.seed)
+    parts = [data.source, data.target_train]
+    model.trained_until = _latest(*parts)
+    res = fit(
+        model,
+        _concat(vocab.encode(data.source), vocab.encode(data.target_train)),
+        config=tc,
+        valid=job.valid,
+        history=vocab.histories(*parts, max_len=mc.max_history),
+    )
+    return TransferResult(job.spec, model, res)
+
+
 def run_mapping(job: TransferJob) -> TransferResult:
     """Run ``mapping`` (EMCDR): map pretrained source user vectors into a target-only model.
 
@@ -234,7 +278,11 @@ def run_mapping(job: TransferJob) -> TransferResult:
     target_model = job.target_model
     if target_model is None:
         target_model = transfer(
-            "scratch", job.data, train_config=job.train_config, model_config=job.model_config
+            "scratch",
+            job.data,
+            train_config=job.train_config,
+            model_config=job.model_config,
+            valid=job.valid,
         ).model
     warm_s = pretrained.has_history()
     warm_t = target_model.has_history()
@@ -269,6 +317,7 @@ def run_fine_tune(job: TransferJob) -> TransferResult:
         )
     model = fresh.clone()
     model.load_state_dict(state)
+    ask_for(model, vocab, data.target_domain)  # the pretrained model asked for the source
     frozen = frozen_parameters(spec, [n for n, _ in model.named_parameters()])
     parts = [data.source, data.target_train]
     train = vocab.encode(data.target_train)
@@ -299,6 +348,7 @@ def transfer(
     joint: bool = False,
     target_model: TwoTower | None = None,
     mapper_epochs: int = 200,
+    valid: ValidationSet | None = None,
 ) -> TransferResult:
     """Transfer to the target domain with a named strategy.
 
@@ -308,7 +358,7 @@ def transfer(
 
     Parameters
     ----------
-    strategy : {"scratch", "full", "freeze", "reinit", "mapping"}
+    strategy : {"scratch", "full", "freeze", "reinit", "joint", "mapping"}
         See :data:`~xcat.transfer.STRATEGIES` and :func:`~xcat.transfer.plan`.
     data : TransferData
     pretrained : TwoTower, optional
@@ -340,6 +390,10 @@ def transfer(
         ``data.vocab`` by raw id like ``pretrained``.
     mapper_epochs : int, default 200
         ``mapping`` only: epochs of the EMCDR mapping MLP.
+    valid : ValidationSet, optional
+        Early-stopping and best-epoch selection set; default
+        ``data.validation()`` (every validation user). Pass a subset (e.g.
+        the cold-start validation users) to select on one user group.
 
     Returns
     -------
@@ -379,7 +433,7 @@ def transfer(
         tc,
         mc,
         pretrained=pretrained,
-        valid=data.validation(),
+        valid=valid if valid is not None else data.validation(),
         joint=joint,
         target_model=target_model,
         mapper_epochs=mapper_epochs,

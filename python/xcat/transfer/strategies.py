@@ -52,6 +52,7 @@ class Strategy(str, Enum):
     FREEZE = "freeze"
     REINIT = "reinit"
     SCRATCH = "scratch"
+    JOINT = "joint"
     MAPPING = "mapping"
 
 
@@ -155,6 +156,14 @@ STRATEGIES: Mapping[str, StrategyDef] = MappingProxyType(
                 start_from_pretrained=True,
                 takes_reinit=True,
                 runner=f"{_RUN}:run_fine_tune",
+            ),
+            StrategyDef(
+                Strategy.JOINT,
+                "No pretraining: a fresh model trained on the merged source + target "
+                "interactions at once (one shared representation of both categories).",
+                (Phase.TARGET,),
+                start_from_pretrained=False,
+                runner=f"{_RUN}:run_joint",
             ),
             StrategyDef(
                 Strategy.MAPPING,

@@ -12,8 +12,11 @@
 ``data stats``     :func:`data_stats`: counts, overlap, density, removals
 =================  ==========================================================
 
-Modules: ``experiment`` (a whole transfer experiment: split, pretrain,
-transfer, evaluate, report), ``rundir`` (the run directory, :class:`Run`:
+Modules: ``experiment`` (a whole transfer experiment: split, baselines,
+pretrain, transfer, evaluate, report), ``baselines`` (the no-transfer
+baselines' registry :data:`BASELINES`, their selection on validation and
+test scores: :func:`run_baselines`; the selection group of every method:
+:func:`make_selection`), ``rundir`` (the run directory, :class:`Run`:
 ``run.json``, ``models/<name>``, reopening a run and its split), ``steps``
 (the step calls above), ``feedback`` (hold-out, trial update, update,
 report), ``stats`` (reading any input and its statistics). Each CLI
@@ -22,7 +25,8 @@ command parses its options, calls one function here and prints the result.
 ``import xcat.workflow`` stays light (no PyTorch, no pandas): the calls
 import what they need, and the names of :mod:`xcat.workflow.experiment`
 load on first use. :data:`STRATEGY_NAMES` are the transfer strategies
-(:data:`xcat.transfer.STRATEGY_NAMES`), for the CLI's choices.
+(:data:`xcat.transfer.STRATEGY_NAMES`), for the CLI's choices, as are
+:data:`BASELINE_NAMES` and :data:`SELECT_ON`.
 """
 
 from __future__ import annotations
@@ -30,9 +34,25 @@ from __future__ import annotations
 from typing import Any
 
 from xcat.transfer import STRATEGY_NAMES  # the registry's names; imports no PyTorch
+from xcat.workflow.baselines import (  # imports NumPy only (models and SciPy on first use)
+    BASELINE_NAMES,
+    BASELINES,
+    SELECT_ON,
+    Baseline,
+    BaselineResult,
+    Selection,
+    make_selection,
+    run_baselines,
+)
 from xcat.workflow.errors import ArgumentError
 from xcat.workflow.feedback import FeedbackReport, feedback, read_events, split_holdout
-from xcat.workflow.rundir import Run, check_new_run_dir, experiment_config, load_data
+from xcat.workflow.rundir import (
+    USER_TOWERS,
+    Run,
+    check_new_run_dir,
+    experiment_config,
+    load_data,
+)
 from xcat.workflow.stats import data_stats, load_inputs
 from xcat.workflow.steps import (
     Evaluation,
@@ -48,8 +68,15 @@ from xcat.workflow.steps import (
 )
 
 __all__ = [
+    "BASELINES",
+    "BASELINE_NAMES",
+    "BOOTSTRAP_RESAMPLES",
+    "SELECT_ON",
     "STRATEGY_NAMES",
+    "USER_TOWERS",
     "ArgumentError",
+    "Baseline",
+    "BaselineResult",
     "Evaluation",
     "ExperimentConfig",
     "ExperimentResult",
@@ -57,6 +84,7 @@ __all__ = [
     "Pretrained",
     "Recommendations",
     "Run",
+    "Selection",
     "Transferred",
     "build_recommender",
     "check_new_run_dir",
@@ -64,14 +92,17 @@ __all__ = [
     "evaluate",
     "experiment_config",
     "feedback",
+    "format_comparison",
     "format_table",
     "load_data",
     "load_inputs",
+    "make_selection",
     "mapping_target_model",
     "pretrain",
     "quickstart",
     "read_events",
     "recommend",
+    "run_baselines",
     "run_experiment",
     "split_holdout",
     "transfer",
@@ -79,10 +110,12 @@ __all__ = [
 
 # loaded on first use: experiment.py imports pandas and SciPy
 _EXPERIMENT = (
+    "BOOTSTRAP_RESAMPLES",
     "ExperimentConfig",
     "ExperimentResult",
     "SAMPLED_TITLE",
     "build_recommender",
+    "format_comparison",
     "format_table",
     "run_experiment",
 )

@@ -1,12 +1,18 @@
 """A source -> target transfer experiment, end to end.
 
 Split the target category with the cold-start protocol
-(:mod:`xcat.transfer.protocol`), pretrain a two-tower model on the source
+(:mod:`xcat.transfer.protocol`), fit and select the no-transfer baselines
+(:mod:`xcat.workflow.baselines`: popularity, EASE and ItemKNN on target-only
+and merged interactions), pretrain a two-tower model on the source
 category, transfer it with each strategy, rank the full target catalogue
 with :func:`xcat.topn` (training and validation items excluded) and report Recall / NDCG /
 HR / Precision / F1 / MAP @K, MRR and coverage for all target test users,
-cold-start users and warm users, against the popularity baseline and
-``scratch`` (no transfer). This is what ``xcat quickstart`` runs.
+cold-start users and warm users, against the baselines and ``scratch`` (no
+transfer). Every method is selected on the same validation users
+(``select_on``): the baselines' grids and the neural models' best epoch.
+Each strategy's NDCG@10 difference to the best baseline of each user group
+(best on validation) comes with a paired bootstrap 95% CI over the test
+users. This is what ``xcat quickstart`` runs.
 """
 
 from __future__ import annotations
@@ -23,17 +29,37 @@ import pandas as pd
 import scipy.sparse as sp
 
 from xcat.data.domains import CrossDomainData
-from xcat.evaluate import RankingMetrics, comparison_table, write_report
+from xcat.evaluate import (
+    BaselineComparison,
+    RankingMetrics,
+    compare_to_best_baseline,
+    comparison_table,
+    write_report,
+)
 from xcat.evaluate.ranking import TestEvaluator
 from xcat.recommend import Recommender
 from xcat.transfer import STRATEGY_NAMES
+from xcat.workflow.baselines import (
+    BASELINE_NAMES,
+    SELECT_ON,
+    BaselineResult,
+    check_baseline_names,
+    make_selection,
+    run_baselines,
+)
+from xcat.workflow.rundir import USER_TOWERS
 
 __all__ = [
+    "BOOTSTRAP_RESAMPLES",
     "ExperimentConfig",
     "ExperimentResult",
     "build_recommender",
+    "format_comparison",
     "run_experiment",
 ]
+
+#: Resamples of the paired bootstrap of every comparison with the best baseline.
+BOOTSTRAP_RESAMPLES = 1000
 
 
 @dataclass(frozen=True)
@@ -74,7 +100,26 @@ class ExperimentConfig:
         Also report the papers' sampled protocol: each test item ranked
         against this many seeded random negatives
         (:func:`xcat.evaluate.sampled_metrics`). None: 999 with the published
-        protocol, off (0) otherwise.
+        protocol, off (0) otherwise. The linear baselines have no embeddings
+        and are not in the sampled table.
+    baselines : tuple of str, default all of :data:`~xcat.workflow.baselines.BASELINE_NAMES`
+        No-transfer baselines to fit and select (``popularity`` always
+        runs); see :mod:`xcat.workflow.baselines`.
+    select_on : {"auto", "all", "cold-start", "warm"}, default "auto"
+        The validation users every method is selected on: the baselines'
+        grid and the neural models' best epoch (early stopping). ``auto``:
+        ``cold-start`` when the protocol has cold-start validation users,
+        else ``all`` (:func:`~xcat.workflow.baselines.make_selection`).
+    ease_max_items : int, default 30000
+        EASE baselines fitting more items are skipped, with the reason in
+        the report (EASE needs a dense ``I x I`` float64 matrix: 6.7 GiB at
+        30,000 items).
+    user_tower : {"mean", "sasrec", "gru"}, default "mean"
+        The neural models' user tower (:mod:`xcat.models.towers`). The
+        sequence towers use their own settings: width ``dim``, no item MLP,
+        the 50 most recent items, dropout 0.2, full-softmax cross-entropy
+        over the positive's category (``loss="ce"``, ``ce_scope="domain"``),
+        dense Adam; ``batch_size`` and ``lr`` count sequences and apply as given.
     """
 
     strategies: tuple[str, ...] = STRATEGY_NAMES
@@ -93,8 +138,37 @@ class ExperimentConfig:
     threads: int | None = None
     protocol: str = "cold-start"
     sampled_negatives: int | None = None
+    baselines: tuple[str, ...] = BASELINE_NAMES
+    select_on: str = "auto"
+    ease_max_items: int = 30_000
+    user_tower: str = "mean"
+
+    @property
+    def sequential(self) -> bool:
+        """Whether the user tower is a sequence tower (``sasrec``, ``gru``)."""
+        return self.user_tower != "mean"
 
     def __post_init__(self) -> None:
+        if self.user_tower not in USER_TOWERS:
+            raise ValueError(
+                f"user_tower: expected one of {list(USER_TOWERS)}, got {self.user_tower!r}"
+            )
+        baselines = check_baseline_names(self.baselines)
+        if "popularity" not in baselines:
+            baselines = ("popularity", *baselines)
+        object.__setattr__(self, "baselines", tuple(dict.fromkeys(baselines)))
+        if (
+            isinstance(self.ease_max_items, bool)
+            or not isinstance(self.ease_max_items, int)
+            or self.ease_max_items < 1
+        ):
+            raise ValueError(
+                f"ease_max_items: expected a positive integer, got {self.ease_max_items!r}"
+            )
+        if self.select_on not in SELECT_ON:
+            raise ValueError(
+                f"select_on: expected one of {list(SELECT_ON)}, got {self.select_on!r}"
+            )
         unknown = [s for s in self.strategies if s not in STRATEGY_NAMES]
         if unknown:
             raise ValueError(f"strategies: unknown {unknown}; choose from {list(STRATEGY_NAMES)}")
@@ -141,7 +215,19 @@ class ExperimentConfig:
         )
 
     def model_config(self, vocab: Any) -> Any:
-        """Return the two-tower configuration for ``vocab`` (width ``dim``, 20 history items)."""
+        """Return the two-tower configuration for ``vocab`` (width ``dim``, 20 history items).
+
+        Sequence towers: width ``dim``, no item MLP, 50 history items, dropout 0.2.
+        """
+        if self.sequential:
+            return vocab.model_config(
+                user_tower=self.user_tower,
+                dim=self.dim,
+                embedding_dim=self.dim,
+                hidden_dims=(),
+                max_history=50,
+                dropout=0.2,
+            )
         return vocab.model_config(
             dim=self.dim, embedding_dim=self.dim, hidden_dims=(2 * self.dim,), max_history=20
         )
@@ -153,7 +239,7 @@ class ExperimentConfig:
         """
         from xcat.train import TrainConfig
 
-        return TrainConfig(
+        config = TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
             lr=self.lr,
@@ -162,6 +248,9 @@ class ExperimentConfig:
             device=self.device,
             num_threads=self.threads,
         )
+        if self.sequential:
+            return config.replace(loss="ce", ce_scope="domain", sparse=False)
+        return config
 
 
 @dataclass
@@ -171,12 +260,14 @@ class ExperimentResult:
     Attributes
     ----------
     results : dict of method to dict of group to RankingMetrics
-        Methods: ``popularity`` and each strategy; groups ``all``,
-        ``cold-start``, ``warm``.
+        Methods: ``popularity``, each baseline that ran, each strategy;
+        groups ``all``, ``cold-start``, ``warm``.
     table : pandas.DataFrame
-        :func:`xcat.evaluate.comparison_table` of ``results``.
+        :func:`xcat.evaluate.comparison_table` of ``results``, with the
+        difference to the best baseline of each group.
     info : dict
-        Split counts, wall times, epochs.
+        Split counts, wall times, epochs, ``selection`` (the group every
+        method was selected on and its users), skipped baselines.
     models : dict
         Trained models by strategy (and ``pretrained``).
     recommendations : pandas.DataFrame
@@ -187,6 +278,13 @@ class ExperimentResult:
         The papers' sampled protocol per method (empty when not requested).
     sampled_table : pandas.DataFrame or None
         :func:`sampled_table` of ``sampled``.
+    baselines : dict of str to BaselineResult
+        Every baseline asked for: grid, validation scores, chosen setting,
+        fit times, or why it was skipped.
+    comparison : BaselineComparison or None
+        Each strategy against the best baseline of each group (paired
+        bootstrap CIs), the best baseline and strategy per group (by
+        validation) and every method's validation NDCG@10.
     """
 
     results: dict[str, dict[str, RankingMetrics]]
@@ -197,6 +295,8 @@ class ExperimentResult:
     paths: dict[str, Path] = field(default_factory=dict)
     sampled: dict[str, Any] = field(default_factory=dict)
     sampled_table: pd.DataFrame | None = None
+    baselines: dict[str, BaselineResult] = field(default_factory=dict)
+    comparison: BaselineComparison | None = None
 
 
 def build_recommender(model: Any, data: Any) -> Recommender:
@@ -245,7 +345,14 @@ def run_experiment(
     echo: Callable[[str], None] = print,
     command: str = "",
 ) -> ExperimentResult:
-    """Pretrain on ``data.source``, transfer to ``data.target``, evaluate, report.
+    """Fit the baselines, pretrain on ``data.source``, transfer to ``data.target``, report.
+
+    Every method is selected on the validation users of
+    ``config.select_on`` (the baselines' settings, the strategies' best
+    epoch); the test users are ranked once per method. The report compares
+    each strategy with the best baseline of each user group (by validation
+    NDCG@10) with a paired bootstrap 95% CI (:data:`BOOTSTRAP_RESAMPLES`
+    resamples, seeded by ``config.seed``).
 
     Parameters
     ----------
@@ -268,7 +375,8 @@ def run_experiment(
     Raises
     ------
     ValueError
-        From the split (too few overlapping users) or the configuration.
+        From the split (too few overlapping users), the configuration, or
+        ``select_on`` naming a group without validation users.
     """
     import torch
 
@@ -301,7 +409,29 @@ def run_experiment(
         protocol, cfg.ks, sampled_negatives=cfg.n_sampled_negatives, seed=cfg.seed
     )
     headline = evaluator.headline_group
-    results: dict[str, dict[str, RankingMetrics]] = {"popularity": evaluator.popularity()}
+    selection = make_selection(protocol, cfg.select_on)
+    select_valid = selection.subset
+    info["selection"] = selection.to_json()
+    echo(
+        f"selection: every method is selected on the {selection.group} validation users "
+        f"({selection.n_users:,} users, NDCG@10)"
+    )
+    echo(f"baselines: {', '.join(cfg.baselines)}...")
+    t = time.perf_counter()
+    baselines = run_baselines(
+        protocol,
+        evaluator,
+        selection,
+        cfg.baselines,
+        ease_max_items=cfg.ease_max_items,
+        echo=echo,
+    )
+    info["baseline_seconds"] = round(time.perf_counter() - t, 1)
+    info["baselines_skipped"] = {b.name: b.skipped for b in baselines.values() if b.skipped}
+    results: dict[str, dict[str, RankingMetrics]] = {
+        name: b.test for name, b in baselines.items() if b.test is not None
+    }
+    validation = {name: b.chosen_validation for name, b in baselines.items() if b.test is not None}
     sampled: dict[str, Any] = {}
     if evaluator.negatives is not None:
         sampled["popularity"] = evaluator.sampled_popularity()
@@ -326,10 +456,12 @@ def run_experiment(
             model_config=model_config,
             train_config=train_config,
             target_model=models.get("scratch") if name == "mapping" else None,
+            valid=select_valid,
         )
         timings[name] = round(time.perf_counter() - t, 1)
         models[name] = res.model
         results[name] = evaluator.model(res.model)
+        validation[name] = selection.model_scores(res.model)
         if evaluator.negatives is not None:
             sampled[name] = evaluator.sampled(res.model)
         r = results[name][headline]
@@ -338,11 +470,24 @@ def run_experiment(
             f"{r.values.get('NDCG@10', float('nan')):.4f}"
         )
     info["strategy_seconds"] = timings
+    metric = "NDCG@10" if 10 in evaluator.ks else f"NDCG@{evaluator.ks[-1]}"
+    comparison = compare_to_best_baseline(
+        results,
+        validation,
+        [b for b in baselines if b in results],
+        list(cfg.strategies),
+        metric=metric,
+        selection_group=selection.group,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        seed=cfg.seed,
+    )
     info["total_seconds"] = round(time.perf_counter() - t_start, 1)
     metrics = [
         m for m in ("HR@10", "NDCG@10", "Recall@10") if m in results["scratch"]["all"].values
     ]
-    table = comparison_table(results, metrics or [f"NDCG@{evaluator.ks[-1]}"])
+    table = comparison_table(
+        results, metrics or [f"NDCG@{evaluator.ks[-1]}"], comparison=comparison
+    )
     s_table = sampled_table(sampled) if sampled else None
 
     recs = _example_recommendations(tdata, models, results, protocol, headline)
@@ -354,8 +499,14 @@ def run_experiment(
             f"- data: {data!r}",
             f"- split ({cfg.protocol} protocol): {format_info(protocol.info)}",
             f"- wall time: {info['total_seconds']:.0f} s "
-            f"(pretraining {info['pretrain_seconds']:.0f} s)",
+            f"(baselines {info['baseline_seconds']:.0f} s, "
+            f"pretraining {info['pretrain_seconds']:.0f} s)",
+            f"- selection: every method (baseline settings, best epochs) is chosen on the "
+            f"{selection.group} validation users ({selection.n_users:,}), NDCG@10; test "
+            "items are never used for selection",
         ]
+        findings = ["Baselines (grid searched on validation):", ""]
+        findings += [f"- {b.describe()}" for b in baselines.values()]
         sections = []
         if s_table is not None:
             sections.append((SAMPLED_TITLE.format(n=cfg.n_sampled_negatives), s_table))
@@ -374,13 +525,20 @@ def run_experiment(
             metrics=metrics,
             notes=[n for n in notes if n],
             sections=sections,
-            extra_metrics={"sampled": sampled_to_json(sampled)} if sampled else None,
+            extra_metrics={
+                "baselines": {name: b.to_json() for name, b in baselines.items()},
+                **({"sampled": sampled_to_json(sampled)} if sampled else {}),
+            },
+            comparison=comparison,
+            findings=findings,
         )
         for name, model in models.items():  # TwoTower, or MappedModel for "mapping"
             save_model(model, out / "models" / name, extra={"strategy": name})
         recs.to_csv(out / "recommendations.csv", index=False)
         paths["recommendations"] = out / "recommendations.csv"
-    return ExperimentResult(results, table, info, models, recs, paths, sampled, s_table)
+    return ExperimentResult(
+        results, table, info, models, recs, paths, sampled, s_table, baselines, comparison
+    )
 
 
 #: Heading of the sampled-protocol table wherever it is shown.
@@ -457,6 +615,41 @@ def format_table(table: pd.DataFrame) -> str:
         elif shown[col].dtype.kind == "f":
             shown[col] = shown[col].map(lambda v: f"{v:.4f}")
     return shown.to_string(index=False)
+
+
+def format_comparison(result: ExperimentResult) -> str:
+    """Say how the strategies fare against the best baseline of each user group.
+
+    Lines: the selection group, each baseline's choice (or why it was
+    skipped), then per test group the best baseline (by validation) and the
+    best strategy (by validation) with its difference and paired bootstrap
+    CI, in words: beats, loses to, or is not distinguishable from it.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+
+    Returns
+    -------
+    str
+        Empty when the result has no comparison.
+    """
+    c = result.comparison
+    if c is None:
+        return ""
+    selection = result.info.get("selection", {})
+    n_users = selection.get("users", {}).get(c.selection_group)
+    who = f" ({n_users:,} users)" if n_users is not None else ""
+    lines = [
+        f"Selection: every method is chosen on the {c.selection_group} validation "
+        f"users{who}, NDCG@10; the test users are ranked once per method.",
+        "Baselines:",
+        *(f"  {b.describe()}" for b in result.baselines.values()),
+        f"Against the best baseline of each user group ({c.metric}, paired bootstrap "
+        f"{c.confidence:.0%} CI over test users, {c.n_resamples:,} resamples, seed {c.seed}):",
+        *(f"  {line}" for line in c.lines()),
+    ]
+    return "\n".join(lines)
 
 
 def summarize(result: ExperimentResult, metrics: Sequence[str] = ("NDCG@10",)) -> str:

@@ -25,6 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from xcat.workflow.errors import ArgumentError
 
+#: User towers an experiment can train (``ExperimentConfig.user_tower``; the
+#: CLI's choices, so named here without importing the models).
+USER_TOWERS = ("mean", "sasrec", "gru")
+
 if TYPE_CHECKING:
     from xcat.data.domains import CrossDomainData
     from xcat.recommend import Recommender
