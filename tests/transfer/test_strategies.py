@@ -40,7 +40,7 @@ def _default_freeze() -> tuple[str, ...]:
 
 def test_every_strategy_is_declared_once_in_the_registry():
     pytest.importorskip("torch")  # the runners are imported
-    assert STRATEGY_NAMES == ("scratch", "full", "freeze", "reinit", "mapping")
+    assert STRATEGY_NAMES == ("scratch", "full", "freeze", "reinit", "joint", "mapping")
     assert set(STRATEGIES) == {s.value for s in Strategy}
     for name, d in STRATEGIES.items():
         assert isinstance(d, StrategyDef) and d.name == name and d.description
@@ -88,4 +88,4 @@ def test_strategy_names_import_without_torch():
         "print(list(STRATEGY_NAMES), 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['scratch', 'full', 'freeze', 'reinit', 'mapping'] False"
+    assert out.stdout.strip() == "['scratch', 'full', 'freeze', 'reinit', 'joint', 'mapping'] False"

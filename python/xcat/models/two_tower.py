@@ -34,7 +34,7 @@ batch's histories in, and only the exports (:meth:`TwoTower.user_embeddings`) po
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -202,15 +202,18 @@ class TwoTower(nn.Module):
     >>> xcat.topn(model.user_embeddings(users), model.item_embeddings(), 10)  # doctest: +SKIP
     """
 
-    #: Buffers holding inputs rather than learned values (the stored
-    #: histories and the item feature rows): set from data by
-    #: :meth:`set_history` and :meth:`set_item_features`, rebuilt (not copied)
-    #: when the model grows.
-    input_buffers: ClassVar[tuple[str, ...]] = (
-        "user_history",
-        "item_tower.item_features",
-        "user_tower.item_domain",  # sequence towers only
-    )
+    @property
+    def input_buffers(self) -> tuple[str, ...]:
+        """Buffers holding inputs rather than learned values, rebuilt (not copied) on growth.
+
+        The stored histories and the item feature rows (set from data by
+        :meth:`set_history` and :meth:`set_item_features`), and for a
+        sequence tower each item's category row (from the vocabulary).
+        """
+        names: tuple[str, ...] = ("user_history", "item_tower.item_features")
+        if isinstance(self.user_tower, SequenceTower):
+            names += ("user_tower.item_domain",)
+        return names
 
     user_tower: UserEncoder
     item_tower: ItemTower

@@ -206,3 +206,23 @@ def test_save_load_round_trip_keeps_vectors_and_item_domains(tower, tmp_path):
     for k, v in model.state_dict().items():
         assert torch.equal(v, back.state_dict()[k]), k
     np.testing.assert_array_equal(back.user_embeddings(), model.user_embeddings())
+
+
+def test_remap_to_a_grown_vocabulary_rebuilds_item_domains_and_keeps_the_query():
+    from xcat.models import remap
+
+    data, _, _ = make_cross_domain(n_users=40, seed=1)
+    vocab = Vocab.from_interactions(data.source, data.target)
+    cfg = vocab.model_config(user_tower="sasrec", dim=8, embedding_dim=8, hidden_dims=())
+    torch.manual_seed(0)
+    model = TwoTower(cfg, vocab)
+    model.user_tower.set_query_domain(1)
+    # the same users and items listed in another order: every row moves
+    other = Vocab.from_interactions(
+        data.source.take(np.arange(len(data.source))[::-1]), data.target
+    )
+    moved = remap(model, other).model
+    assert moved.user_tower.item_domain[:-1].tolist() == other.item_domains.tolist()
+    assert moved.user_tower.query_domain.item() == 1
+    assert set(moved.input_buffers) <= set(moved.state_dict())
+    assert "user_tower.item_domain" not in TwoTower(vocab.model_config(), vocab).input_buffers
