@@ -469,15 +469,21 @@ def _ease_weights(gram: np.ndarray) -> np.ndarray:
     Fortran order: LAPACK then works on it without a copy (a C-ordered
     argument would be copied, doubling the memory).
     """
+    from threadpoolctl import threadpool_limits
+
     n = gram.shape[0]
     fortran = gram if gram.flags.f_contiguous else gram.T
-    factor, info = lapack.dpotrf(fortran, lower=0, clean=0, overwrite_a=1)
-    if info != 0:
-        raise ValueError(
-            "X: the regularised Gram matrix X^T X + lam I is not numerically positive "
-            f"definite (LAPACK dpotrf info={info}); use a larger lam"
-        )
-    p, info = lapack.dpotri(factor, lower=0, overwrite_c=1)
+    # One BLAS thread: SciPy's threaded OpenBLAS dpotrf wrote past a buffer and
+    # segfaulted on the 24,025-item Amazon Beauty+Toys Gram matrix (2 cores);
+    # single-threaded it fits that matrix in 342 s (280 s threaded, when it survived).
+    with threadpool_limits(limits=1, user_api="blas"):
+        factor, info = lapack.dpotrf(fortran, lower=0, clean=0, overwrite_a=1)
+        if info != 0:
+            raise ValueError(
+                "X: the regularised Gram matrix X^T X + lam I is not numerically positive "
+                f"definite (LAPACK dpotrf info={info}); use a larger lam"
+            )
+        p, info = lapack.dpotri(factor, lower=0, overwrite_c=1)
     if info != 0:
         raise ValueError(f"X: inverting X^T X + lam I failed (LAPACK dpotri info={info})")
     del factor, fortran
