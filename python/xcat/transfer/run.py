@@ -119,10 +119,16 @@ class TransferResult:
     id_mapping: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
 
-def _new_model(data: TransferData, config: TwoTowerConfig, seed: int) -> TwoTower:
+def _new_model(
+    data: TransferData,
+    config: TwoTowerConfig,
+    seed: int,
+    domains: Sequence[str] | None = None,
+) -> TwoTower:
+    """Build a fresh model on ``data.vocab``, asked for ``domains`` (default the target's)."""
     torch.manual_seed(seed)
     model = TwoTower(config, data.vocab)
-    ask_for(model, data.vocab, data.target_domain)
+    ask_for(model, data.vocab, data.target_domain if domains is None else domains)
     return model
 
 
@@ -170,8 +176,7 @@ def pretrain(
     (TwoTower, FitResult)
     """
     tc = train_config or TrainConfig()
-    model = _new_model(data, model_config, tc.seed)
-    ask_for(model, data.vocab, tuple(map(str, data.source.categories)))
+    model = _new_model(data, model_config, tc.seed, tuple(map(str, data.source.categories)))
     model.trained_until = _latest(data.source)
     result = fit(
         model,

@@ -249,6 +249,17 @@ class SequenceTower(UserEncoder):
         # n_domains (the padding row): no query, until the trainer sets the target category
         self.register_buffer("query_domain", torch.tensor(config.n_domains, dtype=torch.long))
 
+    @staticmethod
+    def init_embeddings(*tables: nn.Embedding | None) -> None:
+        """Draw each table N(0, 0.05^2), in the order given, its padding row (if any) zero."""
+        for table in tables:
+            if table is None:
+                continue
+            nn.init.normal_(table.weight, std=0.05)
+            if table.padding_idx is not None:
+                with torch.no_grad():
+                    table.weight[table.padding_idx].zero_()
+
     def set_query_domain(self, domain: int | None) -> None:
         """Set the category the user vector is asked for (its row in the vocabulary's domains).
 

@@ -62,11 +62,7 @@ class GRUTower(SequenceTower):
 
     def reset_parameters(self) -> None:
         """Re-draw every parameter (embeddings N(0, 0.05^2), GRU and head as PyTorch)."""
-        for table in (self.history, self.domain, self.next_domain):
-            if table is not None:
-                nn.init.normal_(table.weight, std=0.05)
-                with torch.no_grad():
-                    table.weight[-1].zero_()
+        self.init_embeddings(self.history, self.domain, self.next_domain)
         self.gru.reset_parameters()
         self.head.reset_parameters()
 

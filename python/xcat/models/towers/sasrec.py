@@ -92,12 +92,7 @@ class SASRecTower(SequenceTower):
 
     def reset_parameters(self) -> None:
         """Re-draw every parameter (embeddings N(0, 0.05^2), other layers as PyTorch)."""
-        for table in (self.history, self.position, self.domain, self.next_domain):
-            if table is not None:
-                nn.init.normal_(table.weight, std=0.05)
-                if table.padding_idx is not None:
-                    with torch.no_grad():
-                        table.weight[table.padding_idx].zero_()
+        self.init_embeddings(self.history, self.position, self.domain, self.next_domain)
         for layer in self.encoder.layers:
             layer.self_attn._reset_parameters()
             for m in (layer.linear1, layer.linear2, layer.norm1, layer.norm2):
