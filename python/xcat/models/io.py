@@ -4,7 +4,7 @@ A two-tower model (format ``"xcat.TwoTower"``)::
 
     model.safetensors   parameters and buffers (histories, item features)
     config.json         format "xcat.TwoTower", format_version, xcat_version, config,
-                        training {frozen, trained_until}, extra
+                        training {frozen, trained_until}, files, extra
     vocab.json          id maps of users, items, features; item domains (if the model has a vocab)
 
 An EMCDR mapped model (:class:`xcat.models.mapped.MappedModel`, format
@@ -14,15 +14,48 @@ An EMCDR mapped model (:class:`xcat.models.mapped.MappedModel`, format
     target/             the target TwoTower, saved as above
     mapper.safetensors  the mapping MLP ("mapper.net.*") and the cold-start mask ("cold", uint8)
     config.json         format "xcat.MappedModel", format_version, xcat_version,
-                        mapper {source_dim, hidden_dim, target_dim}, extra
+                        mapper {source_dim, hidden_dim, target_dim}, files, extra
 
 :func:`load` reads either, dispatching on ``config.json``'s ``format``.
+
+Durability. :func:`save` never changes a model in place. It writes the whole
+new model into a temporary sibling directory ``.<name>.xcat-tmp-<random>``
+(same parent, so same filesystem), each file flushed to disk (``fsync``) and
+``config.json`` last: a directory is a complete model only once its
+``config.json`` exists, and ``config.json`` lists the files written before it
+(``files``). The directories are synced too, then the new directory takes the
+place of the old one in one step (Linux ``renameat2(RENAME_EXCHANGE)``;
+elsewhere, or where the filesystem lacks it, two renames, the old model kept as
+``.<name>.xcat-old-<random>`` until the new one is in place), and the old model
+is deleted. A process killed at any point leaves at ``path`` either the
+previous model or the new one, complete (with the two-rename fallback, a
+kill between the renames leaves ``path`` missing and the previous model
+beside it, which :func:`load` names). Files in the old directory that are not
+model files (a ``feedback.json``, notes) are carried over to the new one.
+
+:func:`load` refuses what such a save never leaves as a model: a
+temporary or backup sibling directory, a directory without ``config.json``
+(the message names the model files it does hold), one missing a file its
+``config.json`` lists. It reads each weights file's safetensors header
+(names, dtypes, shapes) and compares it with the tensors ``config.json``
+implies before building the model, so a tampered size allocates nothing.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
+import re
+import secrets
+import shutil
+import stat
+import struct
+import sys
+import tempfile
+from collections.abc import Callable
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +81,21 @@ MAPPER = "mapper.safetensors"
 SOURCE = "source"
 TARGET = "target"
 _SIZES = ("source_dim", "hidden_dim", "target_dim")
+#: The entries of a model directory; everything else in it is the user's.
+_MODEL_ENTRIES = frozenset({WEIGHTS, CONFIG, VOCAB, MAPPER, SOURCE, TARGET})
+#: Infixes of the sibling directories of an unfinished save (".<name><tag><random>").
+_TMP_TAG = ".xcat-tmp-"
+_OLD_TAG = ".xcat-old-"
+#: Characters of the model's name kept in a sibling's name (NAME_MAX is 255 bytes).
+_NAME_KEEP = 100
+#: The safetensors format caps its JSON header at 100 MB.
+_MAX_HEADER = 100_000_000
+#: Kinds of the safetensors dtype codes: a tensor must have its model tensor's kind.
+_KINDS = {
+    "BOOL": "bool",
+    **dict.fromkeys(("U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64"), "int"),
+    **dict.fromkeys(("F8_E4M3", "F8_E5M2", "F16", "BF16", "F32", "F64"), "float"),
+}
 
 
 def _xcat_version() -> str:
@@ -62,7 +110,7 @@ def _xcat_version() -> str:
 def save(
     model: TwoTower | MappedModel, path: str | Path, *, extra: dict[str, Any] | None = None
 ) -> Path:
-    """Write a model to a directory.
+    """Write a model to a directory, replacing the model there in one step.
 
     Parameters
     ----------
@@ -71,8 +119,11 @@ def save(
         (two saved two-tower models), ``mapper.safetensors`` and
         ``config.json`` (see the module docstring).
     path : str or pathlib.Path
-        Directory, created if needed; the files of the model are
-        overwritten, and the top-level files of the other format removed.
+        Directory: new (its parents are created), empty, or a saved xcat
+        model, which is replaced as a whole (see the module docstring:
+        until the new model is complete the previous one stays; files of
+        the old directory that are not model files are kept). A symbolic
+        link to a directory is followed (the link stays).
     extra : dict, optional
         JSON-serialisable metadata stored in ``config.json`` (e.g. the
         training config, the strategy, metrics).
@@ -80,70 +131,59 @@ def save(
     Returns
     -------
     pathlib.Path
-        The directory.
+        ``path``.
 
     Raises
     ------
     ValueError
-        If ``model`` is neither a TwoTower nor a MappedModel, or a mapped
+        If ``model`` is neither a TwoTower nor a MappedModel, a mapped
         model's parts do not fit together (mapper sizes, cold mask length,
-        the users or items of the two models' vocabularies).
+        the users or items of the two models' vocabularies), a parameter
+        or buffer holds NaN or infinite values (the message names them), or
+        ``path`` is a file, or a non-empty directory that is not an xcat
+        model (no ``config.json`` of an xcat format), which is left as it
+        was.
+    TypeError
+        If ``extra`` is not JSON-serialisable.
+    OSError
+        If writing fails (e.g. a full disk); the previous model at
+        ``path`` is then intact and the temporary directory removed.
     """
     if isinstance(model, TwoTower):
-        return _save_two_tower(model, Path(path), extra)
-    if isinstance(model, MappedModel):
-        return _save_mapped(model, Path(path), extra)
-    raise ValueError(f"model: expected a TwoTower or a MappedModel, got {type(model).__name__}")
+        tensors = dict(model.state_dict())
+    elif isinstance(model, MappedModel):
+        _check_mapped(model)
+        tensors = {
+            f"{role}.{k}": v
+            for role in ("source_model", "target_model", "mapper")
+            for k, v in getattr(model, role).state_dict().items()
+        }
+    else:
+        raise ValueError(f"model: expected a TwoTower or a MappedModel, got {type(model).__name__}")
+    _check_finite(tensors)
+    _replace_dir(Path(path), lambda d: _write_model(model, d, extra))
+    return Path(path)
 
 
-def _readable(path: Path) -> None:
-    """Give a weights file the permissions of the JSON files beside it.
-
-    safetensors writes owner-only (0600) files; a model directory shared
-    with a serving user should not need a chmod.
-    """
-    mask = os.umask(0)
-    os.umask(mask)
-    path.chmod(0o666 & ~mask)
+# ---------------------------------------------------------------- checks before writing
 
 
-def _meta(fmt: str, extra: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
-    return {
-        "format": fmt,
-        "format_version": _VERSIONS[fmt],
-        "xcat_version": _xcat_version(),
-        **fields,
-        "extra": extra or {},
-    }
+def _check_finite(tensors: dict[str, torch.Tensor]) -> None:
+    """Refuse NaN or infinite values: a diverged model must not replace a good one."""
+    bad = []
+    for name, t in tensors.items():
+        if t.is_floating_point() or t.is_complex():
+            n = int(t.numel() - torch.isfinite(t.detach()).sum())
+            if n:
+                bad.append(f"{name} ({n:,} of {t.numel():,} values)")
+    if bad:
+        raise ValueError(
+            f"model: non-finite weights (NaN or inf) in {', '.join(bad)}; not saved (training "
+            "diverged? lower the learning rate)"
+        )
 
 
-def _save_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> Path:
-    from safetensors.torch import save_file
-
-    d.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(d / WEIGHTS), metadata={"format": _FORMAT})
-    _readable(d / WEIGHTS)
-    meta = _meta(
-        _FORMAT,
-        extra,
-        config=model.config.to_dict(),
-        # what a feedback update needs to continue training the same way
-        training={"frozen": list(model.frozen), "trained_until": model.trained_until},
-    )
-    (d / CONFIG).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    vocab_file = d / VOCAB
-    if model.vocab is not None:
-        vocab_file.write_text(model.vocab.to_json(), encoding="utf-8")
-    elif vocab_file.exists():
-        vocab_file.unlink()
-    (d / MAPPER).unlink(missing_ok=True)
-    return d
-
-
-def _save_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> Path:
-    from safetensors.torch import save_file
-
+def _check_mapped(model: MappedModel) -> None:
     for role in ("source_model", "target_model"):
         part = getattr(model, role)
         if not isinstance(part, TwoTower):
@@ -171,20 +211,253 @@ def _save_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> P
             f"model.cold: expected a bool array of shape ({tgt.n_users},) (the target model's "
             f"users), got {cold.dtype} {cold.shape}"
         )
-    d.mkdir(parents=True, exist_ok=True)
-    _save_two_tower(model.source_model, d / SOURCE, {"role": "source"})
-    _save_two_tower(model.target_model, d / TARGET, {"role": "target"})
+
+
+def _model_format(d: Path) -> tuple[str | None, str]:
+    """Return the xcat format of ``d/config.json`` (None when it is not one) and why not."""
+    f = d / CONFIG
+    if not f.is_file():
+        return None, f"{CONFIG} is missing"
+    try:
+        meta = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"{CONFIG} is not readable JSON ({e})"
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if fmt not in _VERSIONS:
+        return None, f"{CONFIG} has format {fmt!r}, not one of {sorted(_VERSIONS)}"
+    return str(fmt), ""
+
+
+def _target_dir(path: Path) -> Path:
+    """Return the directory ``save`` replaces, checked: new, empty, or an xcat model's."""
+    if path.is_symlink() and not path.exists():
+        raise ValueError(f"path: {path} is a link to {os.readlink(path)}, which does not exist")
+    # a link is kept and what it points to replaced; "." and ".." need a name to rename
+    d = path.resolve() if path.is_symlink() or path.name in ("", ".", "..") else path
+    if d.exists() and not d.is_dir():
+        raise ValueError(f"path: {path} exists and is not a directory")
+    if d.is_dir():
+        entries = sorted(e.name for e in os.scandir(d))
+        if entries:
+            fmt, why = _model_format(d)
+            if fmt is None:
+                shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+                raise ValueError(
+                    f"path: {path} is not an xcat model directory ({why}; it holds "
+                    f"{len(entries)} entries: {shown}); save replaces only a saved model or an "
+                    "empty directory, so nothing was written: choose another path"
+                )
+    return d
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a directory's entries (new names, renames) durable; POSIX only."""
+    if os.name != "posix":  # pragma: no cover - Windows cannot open a directory
+        return
+    _fsync_file(path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    # "x": a fresh file in a fresh directory, never through an existing link
+    with open(path, "x", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_tensors(path: Path, state: dict[str, torch.Tensor], fmt: str) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+
+    try:
+        save_file(state, str(path), metadata={"format": fmt})
+    except SafetensorError as e:
+        # its I/O errors (a full disk) as the OSError they are, with their errno
+        code = re.search(r"os error (\d+)", str(e))
+        if code is None:
+            raise
+        n = int(code.group(1))
+        raise OSError(n, os.strerror(n), str(path)) from e
+    _readable(path)
+    _fsync_file(path)
+
+
+def _readable(path: Path) -> None:
+    """Give a weights file the permissions of the JSON files beside it.
+
+    safetensors writes owner-only (0600) files; a model directory shared
+    with a serving user should not need a chmod.
+    """
+    path.chmod(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _meta(fmt: str, extra: dict[str, Any] | None, files: list[str], **fields: Any) -> str:
+    meta = {
+        "format": fmt,
+        "format_version": _VERSIONS[fmt],
+        "xcat_version": _xcat_version(),
+        **fields,
+        # written before config.json; load checks they are all there
+        "files": files,
+        "extra": extra or {},
+    }
+    return json.dumps(meta, indent=1)
+
+
+def _write_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> None:
+    """Write a two-tower model into the new, empty directory ``d``; ``config.json`` last."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _write_tensors(d / WEIGHTS, state, _FORMAT)
+    files = [WEIGHTS]
+    if model.vocab is not None:
+        _write_text(d / VOCAB, model.vocab.to_json())
+        files.append(VOCAB)
+    meta = _meta(
+        _FORMAT,
+        extra,
+        files,
+        config=model.config.to_dict(),
+        # what a feedback update needs to continue training the same way
+        training={"frozen": list(model.frozen), "trained_until": model.trained_until},
+    )
+    _write_text(d / CONFIG, meta)
+    _fsync_dir(d)
+
+
+def _write_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> None:
+    """Write a mapped model into the new, empty directory ``d``; ``config.json`` last."""
+    for part, sub in ((SOURCE, model.source_model), (TARGET, model.target_model)):
+        (d / part).mkdir()
+        _write_two_tower(sub, d / part, {"role": part})
     state = {
         f"mapper.{k}": v.detach().cpu().contiguous() for k, v in model.mapper.state_dict().items()
     }
-    state["cold"] = torch.from_numpy(cold.astype(np.uint8))
-    save_file(state, str(d / MAPPER), metadata={"format": _MAPPED_FORMAT})
-    _readable(d / MAPPER)
-    meta = _meta(_MAPPED_FORMAT, extra, mapper=sizes)
-    (d / CONFIG).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    for stale in (WEIGHTS, VOCAB):  # left by a two-tower model saved here before
-        (d / stale).unlink(missing_ok=True)
-    return d
+    state["cold"] = torch.from_numpy(np.asarray(model.cold).astype(np.uint8))
+    _write_tensors(d / MAPPER, state, _MAPPED_FORMAT)
+    meta = _meta(_MAPPED_FORMAT, extra, [SOURCE, TARGET, MAPPER], mapper=model.mapper_sizes)
+    _write_text(d / CONFIG, meta)
+    _fsync_dir(d)
+
+
+def _write_model(model: TwoTower | MappedModel, d: Path, extra: dict[str, Any] | None) -> None:
+    if isinstance(model, MappedModel):
+        _write_mapped(model, d, extra)
+    else:
+        _write_two_tower(model, d, extra)
+
+
+def _carry(src: Path, dst: Path) -> None:
+    """Bring the entries of the old directory that are not model files into the new one.
+
+    Files are hard-linked where the filesystem allows (no copy), else
+    copied and synced; links are copied as links, never followed.
+    """
+
+    def link_or_copy(a: str, b: str) -> None:
+        try:
+            os.link(a, b, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(a, b, follow_symlinks=False)
+            if not os.path.islink(b):
+                _fsync_file(Path(b))
+
+    for entry in os.scandir(src):
+        if entry.name in _MODEL_ENTRIES:
+            continue
+        target = dst / entry.name
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, target, symlinks=True, copy_function=link_or_copy)
+        else:
+            link_or_copy(entry.path, str(target))
+
+
+def _discard(path: Path) -> None:
+    """Delete a directory of this module's own making (a temporary one, or the replaced model)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux ``renameat2``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):  # pragma: no cover - glibc < 2.28, musl
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # kernel or filesystem lacks it
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def _sibling(d: Path, tag: str) -> Path:
+    return d.parent / f".{d.name[:_NAME_KEEP]}{tag}{secrets.token_hex(4)}"
+
+
+def _replace_dir(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a model with ``write(new_dir)`` and put it at ``path`` in one step.
+
+    See the module docstring. On an error the previous model at ``path``
+    is intact and nothing of the new one is left.
+    """
+    d = _target_dir(path)
+    d.parent.mkdir(parents=True, exist_ok=True)
+    old_exists = d.is_dir()
+    new = Path(tempfile.mkdtemp(prefix=f".{d.name[:_NAME_KEEP]}{_TMP_TAG}", dir=d.parent))
+    swapped = False
+    leftover: Path | None = None
+    try:
+        if old_exists:
+            _carry(d, new)
+        write(new)  # synced, config.json last: only a complete model has one
+        # mkdtemp makes 0700; keep the old directory's mode, or what mkdir would give
+        new.chmod(stat.S_IMODE(d.stat().st_mode) if old_exists else 0o777 & ~_umask())
+        if not old_exists:
+            # fails, leaving what is there, if another process made a non-empty d meanwhile
+            os.rename(new, d)
+            swapped = True
+        elif _exchange(new, d):
+            swapped, leftover = True, new  # `new` now holds the previous model
+        else:
+            # two renames; the previous model stays beside `d` until the new one is in place
+            leftover = _sibling(d, _OLD_TAG)
+            os.rename(d, leftover)
+            try:
+                os.rename(new, d)
+            except BaseException:
+                os.rename(leftover, d)
+                raise
+            swapped = True
+        try:
+            _fsync_dir(d.parent)
+        finally:
+            if leftover is not None:
+                _discard(leftover)
+    except BaseException:
+        if not swapped:
+            _discard(new)
+        raise
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -205,19 +478,55 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     FileNotFoundError
-        If the directory or ``config.json`` is missing.
+        If the directory or ``config.json`` is missing, or a file
+        ``config.json`` lists.
     ValueError
-        If the file is not an xcat model or has a newer format version.
+        If the file is not an xcat model or has a newer format version, or
+        ``path`` is the temporary or backup directory of an interrupted save.
     """
     return _read_metadata(Path(path))
 
 
+def _unfinished(d: Path) -> str | None:
+    """Why ``d`` is a sibling left by an interrupted :func:`save`, or None."""
+    name = d.name
+    if not name.startswith("."):
+        return None
+    if _TMP_TAG in name:
+        return (
+            f"{d} is the temporary directory of an interrupted xcat save, not a model (a save "
+            "puts a model at its path only once it is complete); delete it"
+        )
+    if _OLD_TAG in name:
+        original = name[1 : name.rindex(_OLD_TAG)]
+        return (
+            f"{d} is the previous model kept by an interrupted xcat save of {d.parent / original}"
+            f"; if that directory is missing, rename this one to it, else delete this one"
+        )
+    return None
+
+
 def _read_metadata(d: Path, expected: str | None = None) -> dict[str, Any]:
+    why = _unfinished(d)
+    if why is not None:
+        raise ValueError(why)
     if not d.is_dir():
+        backups = sorted(d.parent.glob(f".{glob_escape(d.name[:_NAME_KEEP])}{_OLD_TAG}*"))
+        if backups and d.name:
+            raise FileNotFoundError(
+                f"{d}: no such model directory; an interrupted save kept the previous model as "
+                f"{backups[-1]}: rename it to {d} to use it"
+            )
         raise FileNotFoundError(f"{d}: no such model directory")
     f = d / CONFIG
     if not f.is_file():
-        raise FileNotFoundError(f"{d} is not a saved xcat model: {CONFIG} is missing")
+        held = sorted(e.name for e in os.scandir(d) if e.name in _MODEL_ENTRIES)
+        hint = (
+            f" (it holds {', '.join(held)}: a save or a copy that stopped before {CONFIG}?)"
+            if held
+            else ""
+        )
+        raise FileNotFoundError(f"{d} is not a saved xcat model: {CONFIG} is missing{hint}")
     try:
         meta = json.loads(f.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -238,6 +547,16 @@ def _read_metadata(d: Path, expected: str | None = None) -> dict[str, Any]:
             f"{meta.get('xcat_version', '?')}; this xcat ({_xcat_version()}) reads versions "
             f"up to {newest}. Upgrade xcat to load it"
         )
+    files = meta.get("files")  # absent from models saved before it was written
+    if files is not None:
+        if not isinstance(files, list) or not all(isinstance(x, str) for x in files):
+            raise ValueError(f"{f}: 'files' must be a list of file names, got {files!r}")
+        missing = [x + "/" * (x in (SOURCE, TARGET)) for x in files if not (d / x).exists()]
+        if missing:
+            raise FileNotFoundError(
+                f"{d} is not a complete xcat model: {', '.join(missing)} is missing ({CONFIG} "
+                f"lists {files})"
+            )
     return meta
 
 
@@ -261,17 +580,25 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> TwoTower | 
     FileNotFoundError
         If the directory, ``config.json`` or the weights are missing
         (``model.safetensors``; for a mapped model ``mapper.safetensors``,
-        ``source/`` or ``target/``).
+        ``source/`` or ``target/``), or a file ``config.json`` lists (a
+        half-written or half-copied model; the message names the files).
+        A missing directory beside which an interrupted save kept the
+        previous model names that backup.
     ValueError
-        If the format is not an xcat model's, its version is newer than this
-        xcat reads, the weights do not match the config
-        (missing/unexpected tensors, wrong shapes), or ``vocab.json`` does
-        not fit the weights: an id map (users, items, feature tokens) with
-        another number of ids than its tables have rows, or item feature
-        rows of another width (the message names the file, the id map and
-        both sizes). For a mapped model, each of ``source/`` and
-        ``target/`` is checked so, and their vocabularies must hold the same
-        users and items in the same order.
+        If ``path`` is the temporary or backup directory of an interrupted
+        save, the format is not an xcat model's, its version is newer than
+        this xcat reads, ``config.json`` holds invalid sizes, a weights file
+        is truncated or garbled, the weights do not match the config
+        (missing/unexpected tensors, wrong shapes, or an int or bool tensor
+        where the model has floats, or the reverse; checked from the
+        safetensors header before the model is built, so a tampered size
+        allocates nothing; the message gives both shapes), or
+        ``vocab.json`` does not fit the weights: an id map (users, items,
+        feature tokens) with another number of ids than its tables have
+        rows, or item feature rows of another width (the message names the
+        file, the id map and both sizes). For a mapped model, each of
+        ``source/`` and ``target/`` is checked so, and their vocabularies
+        must hold the same users and items in the same order.
     """
     d = Path(path)
     meta = _read_metadata(d)
@@ -287,15 +614,114 @@ def _vocab_differences(a: Vocab | None, b: Vocab | None) -> list[str]:
     return [name for name in ("users", "items") if getattr(a, name) != getattr(b, name)]
 
 
-def _check_state(wfile: Path, own: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> None:
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
+def _read_header(wfile: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Names, dtype codes and shapes in a safetensors file's header, read without the data.
+
+    The format: an 8-byte little-endian header length ``n``, ``n`` bytes
+    of JSON ``{name: {"dtype", "shape", "data_offsets": [begin, end]}}``
+    (and ``"__metadata__"``), then the data. Checked: the header fits the
+    file and the data it describes is all there.
+    """
+    size = wfile.stat().st_size
+    with open(wfile, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ValueError(
+                f"{wfile}: not a readable safetensors file: {size} bytes, too short for a "
+                "header (truncated?)"
+            )
+        (n,) = struct.unpack("<Q", head)
+        if n > min(size - 8, _MAX_HEADER):
+            raise ValueError(
+                f"{wfile}: not a readable safetensors file: a file of {size:,} bytes cannot hold "
+                f"a header of {n:,} bytes (truncated or garbled)"
+            )
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(
-            f"{wfile}: weights do not match {CONFIG}: missing {missing}, unexpected {unexpected}, "
-            f"wrong shape {wrong}"
+            f"{wfile}: not a readable safetensors file: the header is not JSON ({e}); garbled?"
+        ) from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{wfile}: not a readable safetensors file: the header is not a table")
+    out: dict[str, tuple[str, tuple[int, ...]]] = {}
+    end = 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+            ok = (
+                isinstance(dtype, str)
+                and all(type(x) is int and x >= 0 for x in [*shape, *offsets])
+                and len(offsets) == 2
+            )
+        except (KeyError, TypeError):
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{wfile}: not a readable safetensors file: garbled header entry {name!r}"
+            )
+        out[name] = (dtype, tuple(shape))
+        end = max(end, offsets[1])
+    if 8 + n + end != size:
+        raise ValueError(
+            f"{wfile}: not a readable safetensors file: the header describes {end:,} bytes of "
+            f"tensor data, the file holds {size - 8 - n:,} (truncated or garbled)"
         )
+    return out
+
+
+def _kind(t: torch.Tensor) -> str:
+    if t.dtype == torch.bool:
+        return "bool"
+    return "float" if t.is_floating_point() else "int"
+
+
+def _check_header(
+    wfile: Path, own: dict[str, torch.Tensor], header: dict[str, tuple[str, tuple[int, ...]]]
+) -> None:
+    """Refuse a weights file whose tensors are not those the config implies (``own``).
+
+    ``own`` may live on the meta device: only names, shapes and dtypes are
+    compared, so nothing of the config's sizes is allocated.
+    """
+    missing = sorted(set(own) - set(header))
+    unexpected = sorted(set(header) - set(own))
+    both = sorted(set(own) & set(header))
+    wrong = [
+        f"{k}: {header[k][1]} in the file, {tuple(own[k].shape)} by {CONFIG}"
+        for k in both
+        if header[k][1] != tuple(own[k].shape)
+    ]
+    dtypes = [
+        f"{k}: {header[k][0]} in the file, {own[k].dtype} expected"
+        for k in both
+        if _KINDS.get(header[k][0]) != _kind(own[k])
+    ]
+    problems = [
+        f"{what} {items}"
+        for what, items in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("wrong shape", wrong),
+            ("wrong dtype", dtypes),
+        )
+        if items
+    ]
+    if problems:
+        raise ValueError(f"{wfile}: weights do not match {CONFIG}: {'; '.join(problems)}")
+
+
+def _read_tensors(wfile: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(wfile))
+    except SafetensorError as e:
+        raise ValueError(f"{wfile}: not a readable safetensors file: {e}") from None
 
 
 def _read_vocab(vfile: Path) -> Vocab:
@@ -344,32 +770,52 @@ def _check_vocab(vfile: Path, wfile: Path, vocab: Vocab, model: TwoTower) -> Non
         )
 
 
-def _load_two_tower(d: Path, meta: dict[str, Any], device: str | torch.device) -> TwoTower:
-    from safetensors.torch import load_file
+def _config(d: Path, meta: dict[str, Any]) -> TwoTowerConfig:
+    f = d / CONFIG
+    config = meta.get("config")
+    if not isinstance(config, dict):
+        raise ValueError(f"{f}: 'config' must be a table of model sizes, got {config!r}")
+    try:
+        return TwoTowerConfig.from_dict(config)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{f}: {e}") from None
 
+
+def _load_two_tower(d: Path, meta: dict[str, Any], device: str | torch.device) -> TwoTower:
     wfile = d / WEIGHTS
     if not wfile.is_file():
         raise FileNotFoundError(f"{d} is not a complete xcat model: {WEIGHTS} is missing")
-    config = TwoTowerConfig.from_dict(meta["config"])
+    config = _config(d, meta)
+    training = meta.get("training", {})
+    frozen = training.get("frozen", []) if isinstance(training, dict) else None
+    until = training.get("trained_until") if isinstance(training, dict) else None
+    if not (isinstance(frozen, list) and all(isinstance(x, str) for x in frozen)) or not (
+        until is None or isinstance(until, str)
+    ):
+        raise ValueError(
+            f"{d / CONFIG}: 'training' must hold 'frozen' (a list of parameter names) and "
+            f"'trained_until' (a timestamp or null), got {training!r}"
+        )
+    header = _read_header(wfile)
+    # the tensors the config implies, without allocating them: a tampered size fails here
+    with torch.device("meta"):
+        shell = TwoTower(config)
+    _check_header(wfile, shell.state_dict(), header)
     vfile = d / VOCAB
     vocab = _read_vocab(vfile) if vfile.is_file() else None
-    model = TwoTower(config)
-    state = load_file(str(wfile))
-    _check_state(wfile, model.state_dict(), state)
     if vocab is not None:
-        _check_vocab(vfile, wfile, vocab, model)
+        _check_vocab(vfile, wfile, vocab, shell)
+    state = _read_tensors(wfile)
+    model = TwoTower(config)
     model.vocab = vocab
     model.load_state_dict(state)
-    training = meta.get("training", {})
-    model.frozen = tuple(training.get("frozen", ()))
-    model.trained_until = training.get("trained_until")
+    model.frozen = tuple(frozen)
+    model.trained_until = until
     model.metadata = meta
     return model.to(device).eval()
 
 
 def _load_mapped(d: Path, meta: dict[str, Any], device: str | torch.device) -> MappedModel:
-    from safetensors.torch import load_file
-
     f = d / CONFIG
     for part in (SOURCE, TARGET):
         if not (d / part).is_dir():
@@ -402,14 +848,20 @@ def _load_mapped(d: Path, meta: dict[str, Any], device: str | torch.device) -> M
             f"but not the same {' and '.join(differ)} in the same order; both must share one "
             "vocabulary (the cold-start mask and the mapping index users by row)"
         )
-    mapper = EmcdrMapper(sizes["source_dim"], sizes["target_dim"], sizes["hidden_dim"])
-    own = {f"mapper.{k}": v for k, v in mapper.state_dict().items()}
-    own["cold"] = torch.empty(tc.n_users, dtype=torch.uint8)
-    state = load_file(str(mfile))
-    _check_state(mfile, own, state)
+
+    def mapper_tensors() -> dict[str, torch.Tensor]:
+        mapper = EmcdrMapper(sizes["source_dim"], sizes["target_dim"], sizes["hidden_dim"])
+        own = {f"mapper.{k}": v for k, v in mapper.state_dict().items()}
+        own["cold"] = torch.empty(tc.n_users, dtype=torch.uint8)
+        return own
+
+    with torch.device("meta"):  # a tampered hidden_dim allocates nothing
+        _check_header(mfile, mapper_tensors(), _read_header(mfile))
+    state = _read_tensors(mfile)
     cold = state.pop("cold")
     if cold.dtype != torch.uint8 or bool((cold > 1).any()):
         raise ValueError(f"{mfile}: 'cold' must be a uint8 mask of 0/1, got {cold.dtype}")
+    mapper = EmcdrMapper(sizes["source_dim"], sizes["target_dim"], sizes["hidden_dim"])
     mapper.load_state_dict({k.removeprefix("mapper."): v for k, v in state.items()})
     model = MappedModel(source, target, mapper, cold.numpy().astype(bool), metadata=meta)
     return model.to(device).eval()
