@@ -61,7 +61,7 @@ def test_a_sequence_tower_experiment_trains_with_full_softmax_and_reports_it():
         threads=1,
     )
     tc = cfg.train_config()
-    assert (tc.loss, tc.ce_scope, tc.sparse) == ("ce", "domain", False)
+    assert (tc.loss, tc.ce_scope, tc.sparse, tc.cold_views) == ("ce", "domain", False, 0.0)
     data = make_cross_category(n_users=200, n_source_items=40, n_target_items=30, seed=2)
     result = run_experiment(data, cfg, echo=lambda _line: None)
     model = result.models["joint"]
@@ -71,3 +71,24 @@ def test_a_sequence_tower_experiment_trains_with_full_softmax_and_reports_it():
     assert model.user_tower.query_domain.item() == target
     assert {"popularity", "scratch", "joint"} <= set(result.results)
     assert 0.0 <= result.results["joint"]["all"].values["NDCG@10"] <= 1.0
+
+
+def test_cold_views_and_dropout_reach_the_models_and_are_checked():
+    import pytest
+
+    pytest.importorskip("torch", reason="the model configs need the train extra (torch)")
+    from xcat.models import Vocab
+    from xcat.workflow.experiment import ExperimentConfig
+
+    data = make_cross_category(n_users=60, n_source_items=20, n_target_items=15, seed=1)
+    vocab = Vocab.from_interactions(data.source, data.target)
+    cfg = ExperimentConfig(user_tower="gru", cold_views=0.5, dropout=0.4)
+    assert cfg.train_config().cold_views == 0.5
+    assert cfg.model_config(vocab).dropout == 0.4
+    assert ExperimentConfig(user_tower="sasrec").model_config(vocab).dropout == 0.2
+    assert ExperimentConfig(dropout=0.3).model_config(vocab).dropout == 0.3
+    assert ExperimentConfig().model_config(vocab).dropout == 0.0  # the model's default
+    with pytest.raises(ValueError, match="cold_views: only the sequence towers"):
+        ExperimentConfig(cold_views=1.0)
+    with pytest.raises(ValueError, match=r"dropout: expected a rate in \[0, 1\)"):
+        ExperimentConfig(user_tower="sasrec", dropout=1.0)

@@ -95,3 +95,17 @@ def test_a_reopened_run_splits_its_data_again_exactly(tmp_path):
     assert (protocol.test_all.truth != protocol2.test_all.truth).nnz == 0
     other = Run.create(tmp_path / "other", config={"seed": 2})
     assert not np.array_equal(other.load_split()[1].test_cold.users, protocol.test_cold.users)
+
+
+def test_model_names_skip_hidden_entries(tmp_path):
+    run = Run.create(tmp_path / "run")
+    run.save()
+    models = run.models_dir
+    for name in ("scratch", "full", "pretrained", ".full.tmp-1a2b", ".full.old-3c4d"):
+        (models / name).mkdir(parents=True)
+    (models / ".ipynb_checkpoints").mkdir()
+    (models / ".full.lock").touch()  # a lock file of xcat.workflow.locks
+    assert run.model_names() == ["full", "scratch"]
+    run.check_model("full")
+    with pytest.raises(ArgumentError, match=re.escape("available: ['full', 'scratch']")):
+        run.check_model(".full.tmp-1a2b")

@@ -19,6 +19,7 @@ from xcat.workflow import (  # noqa: E402
     recommend,
     transfer,
 )
+from xcat.workflow.rundir import split_identity  # noqa: E402
 
 QUICK = {"dim": 8, "seed": 0, "device": "cpu", "threads": 1}
 
@@ -31,7 +32,8 @@ def test_pretrain_transfer_evaluate_recommend(tmp_path):
     assert str(done) == f"saved {out / 'models' / 'pretrained'} (1 epochs)"
     assert Run.open(out).record == json.loads(json.dumps(done.run.record))
     assert done.run.config.pretrain_epochs == 1
-    assert read_metadata(done.path)["extra"] == {"strategy": "pretrained"}
+    split = split_identity(*done.run.load_split(), done.run.config)
+    assert read_metadata(done.path)["extra"] == {"strategy": "pretrained", "split": split}
     with pytest.raises(ArgumentError, match="already a run directory") as err:
         pretrain(out, config=QUICK)
     assert err.value.argument == "out"
@@ -45,7 +47,12 @@ def test_pretrain_transfer_evaluate_recommend(tmp_path):
         f"saved {out / 'models' / 'scratch'}",
     ]
     assert "users without target history are scored through the mapping" in str(mapped)
-    assert read_metadata(mapped.path)["extra"] == {"strategy": "mapping", "target_model": "scratch"}
+    assert read_metadata(mapped.path)["extra"] == {
+        "strategy": "mapping",
+        "target_model": "scratch",
+        "split": split,
+    }
+    assert read_metadata(out / "models" / "scratch")["extra"]["split"] == split
     scratch = (out / "models" / "scratch" / "model.safetensors").read_bytes()
     lines.clear()
     transfer(Run.open(out), "mapping", epochs=1, mapper_epochs=3, echo=lines.append)
@@ -101,5 +108,9 @@ def test_quickstart_makes_a_run_directory(tmp_path):
         "full",
     ]
     assert run.model_names() == ["full", "scratch"]
+    # the models quickstart saves record the split the run rebuilds: evaluate scores them
+    split = split_identity(*run.load_split(), run.config)
+    for name in ("pretrained", "scratch", "full"):
+        assert read_metadata(run.model_path(name))["extra"] == {"strategy": name, "split": split}
     with pytest.raises(ArgumentError, match="already a run directory"):
         quickstart(out, config=config)

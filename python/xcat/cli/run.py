@@ -18,6 +18,7 @@ and prints what it returns.
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,14 @@ def _cutoffs(ctx: Any, param: Any, value: str) -> list[int]:
     help="User tower of the neural models: mean-pooled history, or a sequence tower "
     "(SASRec / GRU4Rec over the mixed-category history, full-softmax cross-entropy).",
 )
+@click.option(
+    "--cold-views",
+    type=float,
+    default=None,
+    help="Sequence towers: loss weight of cold-start views in target training (each "
+    "overlapping user's source-only history -> each of its target items) [default: 0, off].",
+)
+@click.option("--dropout", type=float, default=None, help="Dropout of the neural models.")
 @click.option("--epochs", type=int, default=None, help="Most target epochs (early stopping).")
 @click.option("--pretrain-epochs", type=int, default=None, help="Source pretraining epochs.")
 @click.option("--dim", type=int, default=None, help="Embedding dimension.")
@@ -103,6 +112,8 @@ def quickstart(
     baselines,
     select_on,
     user_tower,
+    cold_views,
+    dropout,
     epochs,
     pretrain_epochs,
     dim,
@@ -132,6 +143,8 @@ def quickstart(
         "baselines": baselines,
         "select_on": select_on,
         "user_tower": user_tower,
+        "cold_views": cold_views,
+        "dropout": dropout,
         "batch_size": batch_size,
         "lr": lr,
         "protocol": protocol,
@@ -276,8 +289,13 @@ def evaluate(run_dir, ks):
     """Evaluate every model of a run against popularity and scratch; write the report."""
     from xcat.workflow import evaluate as run_evaluate
     from xcat.workflow import format_table
+    from xcat.workflow.steps import UncheckedSplitWarning
 
-    done = run_evaluate(run_dir, ks, command=command_line())
+    with warnings.catch_warnings():  # shown below as one line each, not as Python warnings
+        warnings.simplefilter("ignore", UncheckedSplitWarning)
+        done = run_evaluate(run_dir, ks, command=command_line())
+    for note in done.notes:
+        click.echo(f"warning: {note}", err=True)
     click.echo(format_table(done.table))
     if done.sampled_table is not None:
         click.echo(f"\n{done.sampled_title}:\n{format_table(done.sampled_table)}")

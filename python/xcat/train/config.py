@@ -83,6 +83,16 @@ class TrainConfig:
     max_steps : int or None, default None
         Stop after this many optimizer steps in all (bounded fine-tuning, as
         :func:`xcat.train.update` does); None: run the epochs.
+    cold_views : float, default 0.0
+        Sequence towers asked for one category (a query category): the loss
+        weight of the *cold-start view* examples
+        (:func:`~xcat.train.steps.cold_start_views`), 0 for none. Each user
+        with training items in the query category and history in others gets
+        extra examples: its history without the query category's items ->
+        each of its query-category training items, the situation of a
+        cold-start user at test time, simulated on the overlapping users as
+        EMCDR (Man et al., IJCAI 2017) and PTUPCDR (Zhu et al., WSDM 2022)
+        train their bridges.
 
     Raises
     ------
@@ -109,6 +119,7 @@ class TrainConfig:
     progress: bool = True
     max_steps: int | None = None
     ce_scope: str = "catalogue"
+    cold_views: float = 0.0
 
     def __post_init__(self) -> None:
         from xcat.models.losses import LOSSES
@@ -125,6 +136,10 @@ class TrainConfig:
             raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay: expected >= 0, got {self.weight_decay!r}")
+        if isinstance(self.cold_views, bool) or not (
+            isinstance(self.cold_views, (int, float)) and self.cold_views >= 0
+        ):
+            raise ValueError(f"cold_views: expected a weight >= 0, got {self.cold_views!r}")
         if self.ce_scope not in CE_SCOPES:
             raise ValueError(f"ce_scope: expected one of {CE_SCOPES}, got {self.ce_scope!r}")
         if self.sampling not in SAMPLING:

@@ -18,7 +18,13 @@ from xcat.models.io import save
 from xcat.models.two_tower import TwoTower
 from xcat.models.vocab import EncodedInteractions
 from xcat.train.config import TrainConfig
-from xcat.train.steps import BatchSource, LossInputs, SequenceSource, train_step
+from xcat.train.steps import (
+    BatchSource,
+    LossInputs,
+    SequenceSource,
+    cold_start_views,
+    train_step,
+)
 
 __all__ = ["FitResult", "fit", "resolve_device"]
 
@@ -91,6 +97,26 @@ def _domain_weights(model: TwoTower, config: TrainConfig) -> np.ndarray | None:
             f"domain_weights: unknown domains {unknown}; the model's domains are {domains}"
         )
     return np.array([float(config.domain_weights.get(d, 1.0)) for d in domains], dtype=np.float32)
+
+
+def _cold_views(
+    model: TwoTower, train: EncodedInteractions, config: TrainConfig
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the cold-start view examples of a sequence tower asked for one category, or None."""
+    if not config.cold_views:
+        return None
+    tower = model.user_tower
+    query = int(getattr(tower, "query_domain", -1))
+    n_domains = model.config.n_domains
+    if model.vocab is None or not 0 <= query < n_domains:
+        raise ValueError(
+            "cold_views: needs a sequence tower asked for one category (a vocabulary with "
+            "categories and a query category, see xcat.transfer.ask_for)"
+        )
+    history = model.user_history.cpu().numpy()
+    return cold_start_views(
+        history, train, np.asarray(model.vocab.item_domains), query, pad=model.config.n_items
+    )
 
 
 def _optimizers(
@@ -199,6 +225,11 @@ def fit(
             f"loss: the {model.config.user_tower!r} tower is trained on (prefix -> next item) "
             f"examples with 'ce' (full softmax) or 'softmax' (sampled), got {config.loss!r}"
         )
+    if config.cold_views and not sequential:
+        raise ValueError(
+            f"cold_views: only the sequence towers take cold-start views, the model's user "
+            f"tower is {model.config.user_tower!r}"
+        )
     if sequential and config.sampling != "interaction":
         raise ValueError(
             f"sampling: the {model.config.user_tower!r} tower draws whole sequences; "
@@ -238,6 +269,8 @@ def fit(
             pad=pad,
             device=device,
             item_weights=torch.from_numpy(iw).to(device) if iw is not None else None,
+            views=_cold_views(model, train, config),
+            view_weight=float(config.cold_views),
         )
         if not len(batches.rows):
             raise ValueError(

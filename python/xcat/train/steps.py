@@ -37,6 +37,7 @@ __all__ = [
     "SequenceSource",
     "bpr_step",
     "ce_step",
+    "cold_start_views",
     "examples",
     "mse_step",
     "softmax_step",
@@ -186,8 +187,11 @@ class SequenceSource:
         pad: int,
         device: torch.device,
         item_weights: torch.Tensor | None = None,
+        views: tuple[np.ndarray, np.ndarray] | None = None,
+        view_weight: float = 1.0,
     ) -> None:
         seq = history.cpu().numpy()
+        n_users = len(seq)
         n_items = pad
         keys = np.unique(train.users.astype(np.int64) * (n_items + 1) + train.items)
         nxt = seq[:, 1:]
@@ -197,6 +201,19 @@ class SequenceSource:
         targets[:, :-1] = np.where(is_example, nxt, -1)
         self.rows = np.flatnonzero(is_example.any(axis=1)).astype(np.int64)
         self.n_examples = int(is_example.sum())
+        self.row_weights: torch.Tensor | None = None
+        if views is not None and len(views[1]):
+            # view rows follow the users' rows: one example each, at its last item
+            v_seq, v_label = views
+            v_targets = np.full(v_seq.shape, -1, dtype=np.int64)
+            v_targets[np.arange(len(v_seq)), (v_seq != pad).sum(axis=1) - 1] = v_label
+            history = torch.cat([history, torch.from_numpy(v_seq).to(history.device)])
+            targets = np.concatenate([targets, v_targets])
+            self.rows = np.concatenate([self.rows, n_users + np.arange(len(v_seq))])
+            self.n_examples += len(v_seq)
+            rw = np.ones(len(targets), dtype=np.float32)
+            rw[n_users:] = view_weight
+            self.row_weights = torch.from_numpy(rw).to(device)
         self.history = history
         self.targets = torch.from_numpy(targets).to(device)
         self.pad = pad
@@ -213,7 +230,65 @@ class SequenceSource:
         w = None
         if self.item_weights is not None:
             w = torch.where(items >= 0, self.item_weights[items.clamp_min(0)], 0.0)
+        if self.row_weights is not None:
+            rw = self.row_weights[u][:, None].expand_as(items)
+            w = rw if w is None else w * rw
         return Batch(users=u, history=h[:, :length], items=items, weights=w)
+
+
+def cold_start_views(
+    history: np.ndarray,
+    train: EncodedInteractions,
+    item_domain: np.ndarray,
+    query_domain: int,
+    *,
+    pad: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cold-start views: each user's history without the query category -> each query item.
+
+    A cold-start user is asked for the query (target) category with a
+    history of other categories only. A user with both is turned into that
+    situation once per query-category training item: its sequence with the
+    query category's items removed, labelled with the item. This trains the
+    source -> target bridge on the overlapping users directly, as EMCDR
+    (Man et al., IJCAI 2017) and PTUPCDR (Zhu et al., WSDM 2022) fit their
+    mapping on them.
+
+    Parameters
+    ----------
+    history : numpy.ndarray of int64, shape (n_users, L)
+        Time-ordered sequences, left-aligned, padded with ``pad``.
+    train : EncodedInteractions
+        Training interactions; the labels are its query-category items.
+    item_domain : numpy.ndarray of int64, shape (n_items,)
+        Category row of every item.
+    query_domain : int
+        The category the views are labelled with.
+    pad : int
+        Padding row (``n_items``).
+
+    Returns
+    -------
+    (numpy.ndarray of int64, numpy.ndarray of int64)
+        Sequences ``(V, L)`` (left-aligned, padded, at least one item each)
+        and their labels ``(V,)``; ``V`` is 0 when no user has both.
+    """
+    seq = np.asarray(history, dtype=np.int64)
+    in_query = np.zeros(seq.shape, dtype=bool)
+    real = seq != pad
+    in_query[real] = item_domain[seq[real]] == query_domain
+    keep = real & ~in_query
+    # a stable sort on "is dropped" moves the kept items to the front, in their order
+    order = np.argsort(~keep, axis=1, kind="stable")
+    view = np.where(np.take_along_axis(keep, order, axis=1), np.take_along_axis(seq, order, 1), pad)
+    has_view = keep.any(axis=1)
+    q = item_domain[train.items] == query_domain
+    pairs = np.unique(
+        np.stack([train.users[q].astype(np.int64), train.items[q].astype(np.int64)], axis=1),
+        axis=0,
+    ).reshape(-1, 2)
+    pairs = pairs[has_view[pairs[:, 0]]]
+    return view[pairs[:, 0]], pairs[:, 1]
 
 
 @dataclass(frozen=True)

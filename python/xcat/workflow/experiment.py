@@ -47,11 +47,12 @@ from xcat.workflow.baselines import (
     make_selection,
     run_baselines,
 )
-from xcat.workflow.rundir import USER_TOWERS
+from xcat.workflow.rundir import SPLIT_KEY, USER_TOWERS, split_identity
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "ExperimentConfig",
+    "ExperimentInterrupted",
     "ExperimentResult",
     "build_recommender",
     "format_comparison",
@@ -120,6 +121,14 @@ class ExperimentConfig:
         the 50 most recent items, dropout 0.2, full-softmax cross-entropy
         over the positive's category (``loss="ce"``, ``ce_scope="domain"``),
         dense Adam; ``batch_size`` and ``lr`` count sequences and apply as given.
+    cold_views : float, default 0.0
+        Sequence towers: loss weight of the cold-start view examples in
+        target training (``TrainConfig.cold_views``, 0 for none): each
+        overlapping user's source-only history labelled with each of its
+        target training items, as a cold-start user is asked at test time.
+    dropout : float or None, default None
+        Dropout of the neural models (None: 0.2 for the sequence towers,
+        the model's default otherwise).
     """
 
     strategies: tuple[str, ...] = STRATEGY_NAMES
@@ -142,6 +151,8 @@ class ExperimentConfig:
     select_on: str = "auto"
     ease_max_items: int = 30_000
     user_tower: str = "mean"
+    cold_views: float = 0.0
+    dropout: float | None = None
 
     @property
     def sequential(self) -> bool:
@@ -153,6 +164,13 @@ class ExperimentConfig:
             raise ValueError(
                 f"user_tower: expected one of {list(USER_TOWERS)}, got {self.user_tower!r}"
             )
+        if self.cold_views and not self.sequential:
+            raise ValueError(
+                f"cold_views: only the sequence towers take cold-start views, "
+                f"user_tower is {self.user_tower!r}"
+            )
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
         baselines = check_baseline_names(self.baselines)
         if "popularity" not in baselines:
             baselines = ("popularity", *baselines)
@@ -226,10 +244,15 @@ class ExperimentConfig:
                 embedding_dim=self.dim,
                 hidden_dims=(),
                 max_history=50,
-                dropout=0.2,
+                dropout=0.2 if self.dropout is None else self.dropout,
             )
+        extra = {} if self.dropout is None else {"dropout": self.dropout}
         return vocab.model_config(
-            dim=self.dim, embedding_dim=self.dim, hidden_dims=(2 * self.dim,), max_history=20
+            dim=self.dim,
+            embedding_dim=self.dim,
+            hidden_dims=(2 * self.dim,),
+            max_history=20,
+            **extra,
         )
 
     def train_config(self) -> Any:
@@ -249,7 +272,9 @@ class ExperimentConfig:
             num_threads=self.threads,
         )
         if self.sequential:
-            return config.replace(loss="ce", ce_scope="domain", sparse=False)
+            return config.replace(
+                loss="ce", ce_scope="domain", sparse=False, cold_views=self.cold_views
+            )
         return config
 
 
@@ -377,6 +402,16 @@ def run_experiment(
     ValueError
         From the split (too few overlapping users), the configuration, or
         ``select_on`` naming a group without validation users.
+    ExperimentInterrupted
+        (a KeyboardInterrupt) On Ctrl-C from pretraining on: training
+        stops (one Ctrl-C, though :func:`xcat.train.fit` catches it to keep
+        its best weights), no further strategy runs, and a strategy cut
+        short is neither saved nor reported. With ``out_dir``, the
+        strategies trained to the end and a finished pretrained model are
+        saved and, when a strategy is, reported; ``metrics.json``,
+        ``config.json`` (``info``) and the report say ``interrupted``
+        (:attr:`ExperimentInterrupted.interrupted`). A Ctrl-C while the
+        baselines are fitted stops with nothing written.
     """
     import torch
 
@@ -436,46 +471,75 @@ def run_experiment(
     if evaluator.negatives is not None:
         sampled["popularity"] = evaluator.sampled_popularity()
 
-    echo(f"pretraining on the source category ({len(tdata.source):,} interactions)...")
-    t = time.perf_counter()
-    pretrained, pre_fit = pretrain(
-        tdata,
-        model_config=model_config,
-        train_config=train_config.replace(epochs=cfg.pretrain_epochs),
-    )
-    info["pretrain_seconds"] = round(time.perf_counter() - t, 1)
-    models: dict[str, Any] = {"pretrained": pretrained}
+    models: dict[str, Any] = {}
     timings: dict[str, float] = {}
-    for name in cfg.strategies:
-        echo(f"transfer: {name}...")
+    stage = "pretraining"
+    interrupted: dict[str, Any] | None = None
+    try:
+        echo(f"pretraining on the source category ({len(tdata.source):,} interactions)...")
         t = time.perf_counter()
-        res = transfer(
-            name,
+        pretrained, pre_fit = pretrain(
             tdata,
-            pretrained=pretrained,
             model_config=model_config,
-            train_config=train_config,
-            target_model=models.get("scratch") if name == "mapping" else None,
-            valid=select_valid,
+            train_config=train_config.replace(epochs=cfg.pretrain_epochs),
         )
-        timings[name] = round(time.perf_counter() - t, 1)
-        models[name] = res.model
-        results[name] = evaluator.model(res.model)
-        validation[name] = selection.model_scores(res.model)
-        if evaluator.negatives is not None:
-            sampled[name] = evaluator.sampled(res.model)
-        r = results[name][headline]
-        echo(
-            f"  {name}: {timings[name]:.0f} s, {headline} NDCG@10 "
-            f"{r.values.get('NDCG@10', float('nan')):.4f}"
-        )
+        _stop_if_interrupted(pre_fit)
+        info["pretrain_seconds"] = round(time.perf_counter() - t, 1)
+        models["pretrained"] = pretrained
+        for name in cfg.strategies:
+            stage = f"transfer: {name}"
+            echo(f"transfer: {name}...")
+            t = time.perf_counter()
+            res = transfer(
+                name,
+                tdata,
+                pretrained=pretrained,
+                model_config=model_config,
+                train_config=train_config,
+                target_model=models.get("scratch") if name == "mapping" else None,
+                valid=select_valid,
+            )
+            _stop_if_interrupted(res.fit)
+            seconds = round(time.perf_counter() - t, 1)
+            scored = evaluator.model(res.model)
+            valid_scores = selection.model_scores(res.model)
+            samp = evaluator.sampled(res.model) if evaluator.negatives is not None else None
+            # recorded together, once the strategy is complete: a Ctrl-C leaves none of it
+            timings[name], models[name] = seconds, res.model
+            results[name], validation[name] = scored, valid_scores
+            if samp is not None:
+                sampled[name] = samp
+            r = results[name][headline]
+            echo(
+                f"  {name}: {timings[name]:.0f} s, {headline} NDCG@10 "
+                f"{r.values.get('NDCG@10', float('nan')):.4f}"
+            )
+    except KeyboardInterrupt:
+        done = [s for s in cfg.strategies if s in models]
+        interrupted = {
+            "during": stage,
+            "completed": done,
+            "not_run": [s for s in cfg.strategies if s not in done],
+        }
+        info["interrupted"] = interrupted
+        echo(interrupted_note(interrupted))
+    strategies = [s for s in cfg.strategies if s in models]
+    if interrupted is not None and not strategies:
+        # no strategy trained to the end: nothing to report; a finished pretraining is kept
+        if out_dir is not None and "pretrained" in models:
+            save_model(
+                models["pretrained"],
+                Path(out_dir) / "models" / "pretrained",
+                extra={"strategy": "pretrained", SPLIT_KEY: split_identity(data, protocol, cfg)},
+            )
+        raise ExperimentInterrupted(interrupted)
     info["strategy_seconds"] = timings
     metric = "NDCG@10" if 10 in evaluator.ks else f"NDCG@{evaluator.ks[-1]}"
     comparison = compare_to_best_baseline(
         results,
         validation,
         [b for b in baselines if b in results],
-        list(cfg.strategies),
+        strategies,
         metric=metric,
         selection_group=selection.group,
         n_resamples=BOOTSTRAP_RESAMPLES,
@@ -483,7 +547,7 @@ def run_experiment(
     )
     info["total_seconds"] = round(time.perf_counter() - t_start, 1)
     metrics = [
-        m for m in ("HR@10", "NDCG@10", "Recall@10") if m in results["scratch"]["all"].values
+        m for m in ("HR@10", "NDCG@10", "Recall@10") if m in results[strategies[0]]["all"].values
     ]
     table = comparison_table(
         results, metrics or [f"NDCG@{evaluator.ks[-1]}"], comparison=comparison
@@ -496,6 +560,7 @@ def run_experiment(
         out = Path(out_dir)
         notes = [
             f"- command: `{command}`" if command else "",
+            f"- warning: {interrupted_note(interrupted)}" if interrupted else "",
             f"- data: {data!r}",
             f"- split ({cfg.protocol} protocol): {format_info(protocol.info)}",
             f"- wall time: {info['total_seconds']:.0f} s "
@@ -528,16 +593,64 @@ def run_experiment(
             extra_metrics={
                 "baselines": {name: b.to_json() for name, b in baselines.items()},
                 **({"sampled": sampled_to_json(sampled)} if sampled else {}),
+                **({"interrupted": interrupted} if interrupted else {}),
             },
             comparison=comparison,
             findings=findings,
         )
+        split = split_identity(data, protocol, cfg)
         for name, model in models.items():  # TwoTower, or MappedModel for "mapping"
-            save_model(model, out / "models" / name, extra={"strategy": name})
+            save_model(model, out / "models" / name, extra={"strategy": name, SPLIT_KEY: split})
         recs.to_csv(out / "recommendations.csv", index=False)
         paths["recommendations"] = out / "recommendations.csv"
-    return ExperimentResult(
+    result = ExperimentResult(
         results, table, info, models, recs, paths, sampled, s_table, baselines, comparison
+    )
+    if interrupted is not None:
+        raise ExperimentInterrupted(interrupted, result)
+    return result
+
+
+class ExperimentInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`run_experiment`; what was complete is saved (see there).
+
+    A :class:`KeyboardInterrupt`, so it stops whatever catches Ctrl-C.
+
+    Parameters
+    ----------
+    interrupted : dict
+        ``during`` (``"pretraining"`` or ``"transfer: NAME"``),
+        ``completed`` (the strategies trained to the end, saved and
+        reported) and ``not_run`` (the others: the one cut short and those
+        after it).
+    result : ExperimentResult, optional
+        What was measured, when a strategy was complete.
+
+    Attributes
+    ----------
+    interrupted : dict
+    result : ExperimentResult or None
+    """
+
+    def __init__(self, interrupted: dict[str, Any], result: ExperimentResult | None = None) -> None:
+        super().__init__(f"interrupted during {interrupted['during']}")
+        self.interrupted = interrupted
+        self.result = result
+
+
+def _stop_if_interrupted(fit: Any) -> None:
+    """Raise KeyboardInterrupt again if :func:`xcat.train.fit` caught one (``fit.interrupted``)."""
+    if fit is not None and getattr(fit, "interrupted", False):
+        raise KeyboardInterrupt
+
+
+def interrupted_note(interrupted: dict[str, Any]) -> str:
+    """One line on an interrupted run: where it stopped, what ran, what did not."""
+    done, left = interrupted.get("completed", []), interrupted.get("not_run", [])
+    return (
+        f"the run was interrupted (Ctrl-C) during {interrupted.get('during', '?')}; "
+        f"strategies trained to the end: {', '.join(done) or 'none'}; not run: "
+        f"{', '.join(left) or 'none'}"
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xcat.workflow.errors import ArgumentError
+from xcat.workflow.locks import writing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -353,6 +354,10 @@ def feedback(
         ``out`` is ``model``, or not empty without ``overwrite``, or with
         ``overwrite`` not a saved model; ``model`` is not a two-tower model
         with a vocabulary; ``events`` is not a readable events file.
+    DirectoryBusyError
+        (``argument="out"``) Another xcat process is writing ``out``
+        (:func:`xcat.workflow.locks.writing`); nothing but the lock file is
+        written.
     ValueError
         With ``strict`` when a row is invalid; when no row is usable (the
         model is then not saved).
@@ -365,72 +370,75 @@ def feedback(
     from xcat.train.update import check_events, update
 
     model_dir, events, out = Path(model), Path(events), Path(out)
-    _check_out(model_dir, out, overwrite)
-    loaded = load(model_dir)
-    if not isinstance(loaded, TwoTower):
-        raise ArgumentError(
-            "model",
-            f"{model_dir} is a {type(loaded).__name__}; only two-tower models can be updated "
-            f"(for an EMCDR mapping model, update its target model, {model_dir / 'target'}, "
-            "and fit the mapping again with `xcat transfer --strategy mapping`)",
+    with writing(out, "out"):  # one writer of `out` at a time
+        _check_out(model_dir, out, overwrite)
+        loaded = load(model_dir)
+        if not isinstance(loaded, TwoTower):
+            raise ArgumentError(
+                "model",
+                f"{model_dir} is a {type(loaded).__name__}; only two-tower models can be updated "
+                f"(for an EMCDR mapping model, update its target model, {model_dir / 'target'}, "
+                "and fit the mapping again with `xcat transfer --strategy mapping`)",
+            )
+        if loaded.vocab is None:
+            raise ArgumentError("model", f"{model_dir} was saved without a vocabulary")
+        if threads:
+            torch.set_num_threads(threads)
+        frame, ragged = read_events(events)
+        # check every row first, so rows held out for the before/after metric are checked too
+        good, invalid = check_events(frame, loaded.vocab, trained_until=loaded.trained_until)
+        if ragged:
+            malformed = invalid.setdefault("malformed", {"count": 0, "examples": []})
+            malformed["count"] += len(ragged)
+            malformed["examples"] = (malformed["examples"] + ragged)[:5]
+        n_rows = len(frame) + len(ragged)
+        if invalid and strict:
+            raise ValueError(
+                f"{events}: {sum(v['count'] for v in invalid.values()):,} of {n_rows:,} rows are "
+                f"invalid: {invalid_summary(invalid)}"
+            )
+        if good is None:
+            raise ValueError(
+                f"{events}: no usable events ({n_rows:,} rows"
+                + (f": {invalid_summary(invalid)}" if invalid else "")
+                + "); the model was not changed"
+            )
+        rows = good.data
+        tc = TrainConfig(lr=lr, batch_size=batch_size, seed=seed, device=device, progress=True)
+        train_events, held = split_holdout(rows, loaded.vocab.users.ids, holdout, seed)
+        before = after = None
+        if len(held):
+            echo(f"measuring: a trial update without {len(held):,} held-out events...")
+            trial = loaded.clone()
+            update(trial, train_events, steps=steps, replay=replay, train_config=tc)
+            before = heldout_metrics(loaded, held, k=k, exclude=train_events)
+            after = heldout_metrics(trial, held, k=k, exclude=train_events)
+        echo(f"updating with all {len(rows):,} valid events...")
+        done = update(loaded, rows, steps=steps, replay=replay, train_config=tc)
+        done.events = n_rows
+        done.invalid = invalid
+        extra = dict(getattr(loaded, "metadata", {}).get("extra", {}))
+        extra["feedback"] = {
+            "from": str(model_dir),
+            "events": str(events),
+            "steps": done.steps,
+            "interrupted": done.interrupted,
+        }
+        save(loaded, out, extra=extra)
+        report = FeedbackReport(
+            update=done,
+            held_out=len(held),
+            k=k,
+            holdout=holdout,
+            before=before,
+            after=after,
+            source=model_dir,
+            events=events,
+            out=out,
+            model=loaded,
         )
-    if loaded.vocab is None:
-        raise ArgumentError("model", f"{model_dir} was saved without a vocabulary")
-    if threads:
-        torch.set_num_threads(threads)
-    frame, ragged = read_events(events)
-    # check every row first, so rows held out for the before/after metric are checked too
-    good, invalid = check_events(frame, loaded.vocab, trained_until=loaded.trained_until)
-    if ragged:
-        malformed = invalid.setdefault("malformed", {"count": 0, "examples": []})
-        malformed["count"] += len(ragged)
-        malformed["examples"] = (malformed["examples"] + ragged)[:5]
-    n_rows = len(frame) + len(ragged)
-    if invalid and strict:
-        raise ValueError(
-            f"{events}: {sum(v['count'] for v in invalid.values()):,} of {n_rows:,} rows are "
-            f"invalid: {invalid_summary(invalid)}"
+        (out / "feedback.json").write_text(
+            json.dumps(report.to_dict(), indent=2, default=str) + "\n"
         )
-    if good is None:
-        raise ValueError(
-            f"{events}: no usable events ({n_rows:,} rows"
-            + (f": {invalid_summary(invalid)}" if invalid else "")
-            + "); the model was not changed"
-        )
-    rows = good.data
-    tc = TrainConfig(lr=lr, batch_size=batch_size, seed=seed, device=device, progress=True)
-    train_events, held = split_holdout(rows, loaded.vocab.users.ids, holdout, seed)
-    before = after = None
-    if len(held):
-        echo(f"measuring: a trial update without {len(held):,} held-out events...")
-        trial = loaded.clone()
-        update(trial, train_events, steps=steps, replay=replay, train_config=tc)
-        before = heldout_metrics(loaded, held, k=k, exclude=train_events)
-        after = heldout_metrics(trial, held, k=k, exclude=train_events)
-    echo(f"updating with all {len(rows):,} valid events...")
-    done = update(loaded, rows, steps=steps, replay=replay, train_config=tc)
-    done.events = n_rows
-    done.invalid = invalid
-    extra = dict(getattr(loaded, "metadata", {}).get("extra", {}))
-    extra["feedback"] = {
-        "from": str(model_dir),
-        "events": str(events),
-        "steps": done.steps,
-        "interrupted": done.interrupted,
-    }
-    save(loaded, out, extra=extra)
-    report = FeedbackReport(
-        update=done,
-        held_out=len(held),
-        k=k,
-        holdout=holdout,
-        before=before,
-        after=after,
-        source=model_dir,
-        events=events,
-        out=out,
-        model=loaded,
-    )
-    (out / "feedback.json").write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
-    (out / "feedback.md").write_text(report.markdown())
+        (out / "feedback.md").write_text(report.markdown())
     return report

@@ -12,14 +12,20 @@ Layout of a run directory::
       recommendations.csv      example recommendations (xcat quickstart)
 
 A run does not store its split: :meth:`Run.load_split` reloads the data and
-splits it again with the recorded seed, which gives the same split.
+splits it again with the recorded seed, which gives the same split. Each
+saved model records the identity of the split it was trained on
+(:func:`split_identity`, under ``extra["split"]`` of its ``config.json``), so
+that ``xcat evaluate`` never scores a model on users it was trained on.
+
+While a step writes a run, it holds the run's lock
+(:func:`xcat.workflow.locks.writing`), ``.<run name>.lock`` beside it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +45,15 @@ __all__ = [
     "PRETRAINED",
     "RUN_FILE",
     "SCRATCH",
+    "SPLIT_KEY",
     "Run",
     "check_new_run_dir",
+    "check_split",
+    "data_fingerprint",
     "experiment_config",
     "load_data",
     "resolved_data_dir",
+    "split_identity",
 ]
 
 #: The file of a run directory that records how to rebuild its data and split.
@@ -54,6 +64,8 @@ MODELS_DIR = "models"
 PRETRAINED = "pretrained"
 #: The no-transfer baseline; ``mapping`` reuses it as its target model.
 SCRATCH = "scratch"
+#: The key of a saved model's ``extra`` metadata that holds :func:`split_identity`.
+SPLIT_KEY = "split"
 
 
 def check_new_run_dir(path: str | Path) -> None:
@@ -169,6 +181,158 @@ def resolved_data_dir(spec: str, data_dir: str | Path | None) -> str | None:
     if not datasets.reads_data_dir(spec):
         return None if data_dir is None else str(data_dir)
     return str(datasets.data_dir(data_dir).resolve())
+
+
+def _frames_digest(frames: Sequence[Any]) -> str:
+    """SHA-256 (hex, first 16 digits) of tables as multisets of rows, columns by name.
+
+    Row order does not count (a split may list its rows in any order); the
+    values do, and the column names.
+    """
+    import hashlib
+
+    import numpy as np
+    import pandas as pd
+
+    h = hashlib.sha256()
+    for frame in frames:
+        if frame is None:
+            h.update(b"none;")
+            continue
+        frame = frame[sorted(map(str, frame.columns))] if len(frame.columns) else frame
+        h.update(f"{list(frame.columns)!r}:{len(frame)};".encode())
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+        h.update(np.sort(rows).tobytes())
+    return h.hexdigest()[:16]
+
+
+def data_fingerprint(data: CrossDomainData) -> str:
+    """Return a fingerprint of a dataset: its source and target interactions.
+
+    Parameters
+    ----------
+    data : CrossDomainData
+
+    Returns
+    -------
+    str
+        16 hex digits of a SHA-256 of both interaction tables, each as a
+        multiset of rows (row order does not count; values and column
+        names do). Item and user feature tables are not included.
+    """
+    return _frames_digest([data.source.data, data.target.data])
+
+
+def split_identity(
+    data: CrossDomainData, protocol: Any, config: ExperimentConfig
+) -> dict[str, Any]:
+    """Return the identity of a run's split, recorded with each model trained on it.
+
+    Two splits with the same identity hold the same training, validation
+    and test interactions; ``xcat evaluate`` refuses to score a model whose
+    identity differs from its run's (its test users could be ones it was
+    trained on).
+
+    Parameters
+    ----------
+    data : CrossDomainData
+        The data split (after ``sample_users``).
+    protocol : xcat.transfer.protocol.TransferProtocol
+        The split of ``data`` by ``config``.
+    config : ExperimentConfig
+        Its ``protocol``, the protocol's parameters and ``seed``.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable: ``data`` (:func:`data_fingerprint`),
+        ``protocol`` (``"cold-start"`` or ``"published"``), ``params`` (the
+        protocol's parameters: ``test_fraction``, ``valid_fraction``,
+        ``order`` for cold-start, ``valid_fraction`` for published),
+        ``seed`` (int) and ``split`` (16 hex digits of a SHA-256 of the
+        source, target training and validation interactions and of the raw
+        (user, item) test pairs, row order not counted).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if config.protocol == "published":
+        params: dict[str, Any] = {"valid_fraction": config.valid_fraction}
+    else:
+        params = {
+            "test_fraction": config.test_fraction,
+            "valid_fraction": config.valid_fraction,
+            "order": config.order,
+        }
+    tdata, test = protocol.data, protocol.test_all
+    truth = test.truth.tocsr()
+    rows = np.repeat(np.asarray(test.users), np.diff(truth.indptr))
+    # raw ids: the identity does not depend on how a vocabulary numbers them
+    pairs = pd.DataFrame(
+        {"user": tdata.vocab.users.decode(rows), "item": tdata.vocab.items.decode(truth.indices)}
+    )
+    valid = tdata.target_valid.data if tdata.target_valid is not None else None
+    return {
+        "data": data_fingerprint(data),
+        "protocol": config.protocol,
+        "params": params,
+        "seed": int(config.seed),
+        "split": _frames_digest([tdata.source.data, tdata.target_train.data, valid, pairs]),
+    }
+
+
+def check_split(model_dir: str | Path, identity: Mapping[str, Any]) -> str | None:
+    """Refuse a saved model trained on another split than ``identity``.
+
+    Parameters
+    ----------
+    model_dir : str or pathlib.Path
+        A saved model (:func:`xcat.models.save`).
+    identity : mapping
+        The split it is about to be scored on (:func:`split_identity`).
+
+    Returns
+    -------
+    str or None
+        None when the model records ``identity``; a warning when it records
+        no split (saved by an xcat before models recorded it), so it cannot
+        be checked.
+
+    Raises
+    ------
+    ValueError
+        If the model records another split; the message names the model
+        folder, what differs and both identities.
+    FileNotFoundError, ValueError
+        From :func:`xcat.models.io.read_metadata` when ``model_dir`` is not
+        a saved model.
+    """
+    from xcat.models.io import read_metadata
+
+    model_dir = Path(model_dir)
+    extra = read_metadata(model_dir).get("extra")
+    recorded = extra.get(SPLIT_KEY) if isinstance(extra, dict) else None
+    if recorded is None:
+        return (
+            f"{model_dir} does not record the split it was trained on (saved by an older xcat); "
+            "it is scored on this run's split unchecked: if it was trained on another split, "
+            "its metrics count users it was trained on"
+        )
+    expected = dict(identity)
+    if recorded == expected:
+        return None
+    if isinstance(recorded, dict):
+        keys = sorted(set(recorded) | set(expected))
+        differ = [k for k in keys if recorded.get(k) != expected.get(k)]
+    else:
+        differ = ["all"]
+    raise ValueError(
+        f"{model_dir} was trained on another split than this run's (different {', '.join(differ)})"
+        ", so its test users may be users it was trained on; it is not scored. The model's "
+        f"split: {json.dumps(recorded, sort_keys=True)}; this run's split: "
+        f"{json.dumps(expected, sort_keys=True)}. Evaluate it in the run it was trained in, or "
+        f"move it out of {model_dir.parent}"
+    )
 
 
 class Run:
@@ -317,12 +481,21 @@ class Run:
     def model_names(self) -> list[str]:
         """Names of the run's models but ``pretrained``, sorted.
 
+        Hidden entries (names starting with ``.``) are not models: the
+        temporary or backup sibling of an interrupted save
+        (:func:`xcat.models.save`), a lock file (:mod:`xcat.workflow.locks`),
+        ``.ipynb_checkpoints``...
+
         Raises
         ------
         FileNotFoundError
             If the run has no ``models`` folder.
         """
-        return sorted(p.name for p in self.models_dir.iterdir() if p.name != PRETRAINED)
+        return sorted(
+            p.name
+            for p in self.models_dir.iterdir()
+            if p.name != PRETRAINED and not p.name.startswith(".")
+        )
 
     def check_model(self, name: str) -> None:
         """Raise unless the run has a model ``name`` (:meth:`model_names`).

@@ -7,6 +7,12 @@ strategy, :func:`evaluate` scores every model of the run and writes the
 report, :func:`recommend` recommends with one of its models. Each step
 reopens the run (:class:`~xcat.workflow.rundir.Run`): it reloads the data
 and splits it again, exactly.
+
+Every step but :func:`recommend` holds the run's write lock
+(:func:`xcat.workflow.locks.writing`) while it runs: a second step writing
+the same run fails at once with :class:`~xcat.workflow.locks.DirectoryBusyError`.
+Every model a step saves records its split (:func:`~xcat.workflow.rundir.split_identity`);
+:func:`evaluate` refuses a model trained on another split.
 """
 
 from __future__ import annotations
@@ -18,13 +24,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from xcat.workflow.errors import ArgumentError
+from xcat.workflow.locks import writing
 from xcat.workflow.rundir import (
     PRETRAINED,
+    RUN_FILE,
     SCRATCH,
+    SPLIT_KEY,
     Run,
     check_new_run_dir,
+    check_split,
     experiment_config,
     load_data,
+    split_identity,
 )
 
 if TYPE_CHECKING:
@@ -34,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Evaluation",
+    "UncheckedSplitWarning",
     "Pretrained",
     "Recommendations",
     "Transferred",
@@ -48,6 +60,10 @@ __all__ = [
 
 def _as_run(run: Run | str | Path) -> Run:
     return run if isinstance(run, Run) else Run.open(run)
+
+
+def _run_path(run: Run | str | Path) -> Path:
+    return run.path if isinstance(run, Run) else Path(run)
 
 
 def quickstart(
@@ -90,17 +106,39 @@ def quickstart(
     ------
     ArgumentError
         ``out`` already holds a run or models; ``data`` is not a spec.
+    DirectoryBusyError
+        (``argument="out"``) Another xcat process is writing ``out``.
     ValueError
         From the configuration, the data or the split.
+    ExperimentInterrupted
+        (a KeyboardInterrupt) On Ctrl-C after pretraining began: the
+        strategies trained to the end are saved and reported, the others
+        are not run, and ``run.json``, ``metrics.json`` and the report say
+        so under ``interrupted`` (see :func:`~xcat.workflow.experiment.run_experiment`).
     """
-    from xcat.workflow.experiment import run_experiment
+    from xcat.workflow.experiment import ExperimentInterrupted, run_experiment
 
-    check_new_run_dir(out)
-    cfg = experiment_config(config)
-    loaded = load_data(data, data_dir, seed=cfg.seed, sample_users=sample_users)
-    result = run_experiment(loaded, cfg, out_dir=out, echo=echo, command=command)
-    # a run directory like `pretrain` makes: evaluate / recommend / transfer work on it
-    Run(out, Run.record_for(data, data_dir, sample_users, cfg)).save()
+    with writing(out, "out"):
+        check_new_run_dir(out)
+        cfg = experiment_config(config)
+        loaded = load_data(data, data_dir, seed=cfg.seed, sample_users=sample_users)
+        # a run directory like `pretrain` makes: evaluate / recommend / transfer work on it
+        run = Run(out, Run.record_for(data, data_dir, sample_users, cfg))
+        try:
+            result = run_experiment(loaded, cfg, out_dir=out, echo=echo, command=command)
+        except ExperimentInterrupted as stop:
+            run.record["interrupted"] = stop.interrupted
+            run.save()
+            if run.model_path(PRETRAINED).is_dir():
+                echo(
+                    f"{run.path / RUN_FILE} records the interruption; to finish the run: `xcat "
+                    f"transfer --run {out} --strategy NAME` for each strategy not run, then "
+                    f"`xcat evaluate --run {out}`"
+                )
+            else:
+                echo(f"{run.path / RUN_FILE} records the interruption; no model was saved")
+            raise
+        run.save()
     return result
 
 
@@ -160,21 +198,25 @@ def pretrain(
     ------
     ArgumentError
         ``out`` already holds a run or models; ``data`` is not a spec.
+    DirectoryBusyError
+        (``argument="out"``) Another xcat process is writing ``out``.
     ValueError
         From the configuration, the data or the split.
     """
     from xcat.transfer import pretrain as pretrain_model
 
     cfg = experiment_config(config)
-    run = Run.create(out, data, data_dir=data_dir, sample_users=sample_users, config=cfg)
-    loaded, protocol = run.load_split()
-    mc = cfg.model_config(protocol.data.vocab)
-    tc = cfg.train_config().replace(epochs=cfg.pretrain_epochs)
-    echo(f"{loaded!r}\npretraining on {len(protocol.data.source):,} source interactions...")
-    model, fit = pretrain_model(protocol.data, model_config=mc, train_config=tc)
-    run.path.mkdir(parents=True, exist_ok=True)
-    path = run.save_model(model, PRETRAINED, extra={"strategy": PRETRAINED})
-    run.save()
+    with writing(out, "out"):
+        run = Run.create(out, data, data_dir=data_dir, sample_users=sample_users, config=cfg)
+        loaded, protocol = run.load_split()
+        mc = cfg.model_config(protocol.data.vocab)
+        tc = cfg.train_config().replace(epochs=cfg.pretrain_epochs)
+        echo(f"{loaded!r}\npretraining on {len(protocol.data.source):,} source interactions...")
+        model, fit = pretrain_model(protocol.data, model_config=mc, train_config=tc)
+        run.path.mkdir(parents=True, exist_ok=True)
+        extra = {"strategy": PRETRAINED, SPLIT_KEY: split_identity(loaded, protocol, cfg)}
+        path = run.save_model(model, PRETRAINED, extra=extra)
+        run.save()
     return Pretrained(run, model, fit, path)
 
 
@@ -212,6 +254,7 @@ def mapping_target_model(
     train_config: Any,
     *,
     echo: Callable[[str], None] = print,
+    split: Mapping[str, Any] | None = None,
 ) -> Any:
     """Return the target-only model EMCDR maps into: the run's ``scratch``, trained if missing.
 
@@ -229,6 +272,9 @@ def mapping_target_model(
     train_config : xcat.train.TrainConfig
         Training of the scratch model when there is none.
     echo : callable, default print
+    split : mapping, optional
+        The split's identity (:func:`~xcat.workflow.rundir.split_identity`),
+        recorded with a scratch model trained here.
 
     Returns
     -------
@@ -249,7 +295,10 @@ def mapping_target_model(
         f"model first (at most {train_config.epochs} epochs)..."
     )
     scratch = transfer_model(SCRATCH, data, pretrained=pretrained, train_config=train_config)
-    run.save_model(scratch.model, SCRATCH, extra={"strategy": SCRATCH, "frozen": scratch.frozen})
+    extra: dict[str, Any] = {"strategy": SCRATCH, "frozen": scratch.frozen}
+    if split is not None:
+        extra[SPLIT_KEY] = dict(split)
+    run.save_model(scratch.model, SCRATCH, extra=extra)
     echo(f"saved {scratch_dir}")
     return scratch.model
 
@@ -291,14 +340,31 @@ def transfer(
     ------
     ArgumentError
         The run has no ``run.json``; ``freeze`` with ``mapping``.
+    DirectoryBusyError
+        (``argument="run"``) Another xcat process is writing the run.
     ValueError
         From :func:`xcat.transfer.transfer` (unknown strategy or names).
     """
+    strategy = getattr(strategy, "value", strategy)
+    if strategy == "mapping" and freeze is not None:
+        raise ArgumentError("freeze", "only the 'freeze' strategy takes a freeze list")
+    with writing(_run_path(run), "run"):
+        return _transfer(_as_run(run), strategy, freeze, epochs, mapper_epochs, echo)
+
+
+def _transfer(
+    run: Run,
+    strategy: str,
+    freeze: Sequence[str] | None,
+    epochs: int,
+    mapper_epochs: int,
+    echo: Callable[[str], None],
+) -> Transferred:
+    """:func:`transfer`, the run locked."""
     from xcat.transfer import transfer as transfer_model
 
-    run = _as_run(run)
-    strategy = getattr(strategy, "value", strategy)
-    _, protocol = run.load_split()
+    data, protocol = run.load_split()
+    split = split_identity(data, protocol, run.config)
     pretrained = run.load_model(PRETRAINED)
     tc = run.config.train_config().replace(epochs=epochs)
     freeze = list(freeze) if freeze is not None else None
@@ -306,13 +372,9 @@ def transfer(
         res = transfer_model(
             strategy, protocol.data, pretrained=pretrained, train_config=tc, freeze=freeze
         )
-        path = run.save_model(
-            res.model, strategy, extra={"strategy": strategy, "frozen": res.frozen}
-        )
-        return Transferred(res, path)
-    if freeze is not None:
-        raise ArgumentError("freeze", "only the 'freeze' strategy takes a freeze list")
-    target_model = mapping_target_model(run, protocol.data, pretrained, tc, echo=echo)
+        extra = {"strategy": strategy, "frozen": res.frozen, SPLIT_KEY: split}
+        return Transferred(res, run.save_model(res.model, strategy, extra=extra))
+    target_model = mapping_target_model(run, protocol.data, pretrained, tc, echo=echo, split=split)
     res = transfer_model(
         "mapping",
         protocol.data,
@@ -321,10 +383,8 @@ def transfer(
         target_model=target_model,
         mapper_epochs=mapper_epochs,
     )
-    path = run.save_model(
-        res.model, "mapping", extra={"strategy": "mapping", "target_model": SCRATCH}
-    )
-    return Transferred(res, path)
+    extra = {"strategy": "mapping", "target_model": SCRATCH, SPLIT_KEY: split}
+    return Transferred(res, run.save_model(res.model, "mapping", extra=extra))
 
 
 @dataclass
@@ -346,6 +406,10 @@ class Evaluation:
         Heading of the sampled table.
     paths : dict of str to pathlib.Path
         The report files written into the run directory.
+    notes : list of str
+        Warnings, also in the report: models that record no split (scored
+        unchecked, :class:`UncheckedSplitWarning`), a run that quickstart did
+        not finish.
     """
 
     results: dict[str, Any]
@@ -355,6 +419,11 @@ class Evaluation:
     sampled_table: pd.DataFrame | None = None
     sampled_title: str = ""
     paths: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class UncheckedSplitWarning(UserWarning):
+    """:func:`evaluate` scores a model that does not record the split it was trained on."""
 
 
 def evaluate(
@@ -383,20 +452,45 @@ def evaluate(
     ------
     ArgumentError
         The run has no ``run.json``.
+    DirectoryBusyError
+        (``argument="run"``) Another xcat process is writing the run.
     ValueError
-        A model of the run was trained on other data.
+        A model of the run was trained on another split or other data
+        (:func:`~xcat.workflow.rundir.check_split`; nothing is written).
+
+    Warns
+    -----
+    UncheckedSplitWarning
+        For each model that records no split (saved by an older xcat): it
+        is scored unchecked, and the report says so.
     """
+    with writing(_run_path(run), "run"):
+        return _evaluate(_as_run(run), ks, command)
+
+
+def _evaluate(run: Run, ks: Sequence[int], command: str) -> Evaluation:
+    """:func:`evaluate`, the run locked."""
     from xcat.evaluate import TestEvaluator, comparison_table, write_report
     from xcat.workflow.experiment import (
         SAMPLED_TITLE,
         format_info,
+        interrupted_note,
         sampled_table,
         sampled_to_json,
     )
 
-    run = _as_run(run)
     data, protocol = run.load_split()
     cfg = run.config
+    # the baseline first, then the transfer strategies and updated models by name
+    names = [n for n in run.model_names() if run.model_path(n).is_dir()]
+    names.sort(key=lambda n: (n != SCRATCH, n))
+    split = split_identity(data, protocol, cfg)
+    warned = []
+    for name in names:  # every model checked before any is scored
+        note = check_split(run.model_path(name), split)
+        if note is not None:
+            warnings.warn(note, UncheckedSplitWarning, stacklevel=3)
+            warned.append(note)
     evaluator = TestEvaluator(
         protocol, ks, sampled_negatives=cfg.n_sampled_negatives, seed=cfg.seed
     )
@@ -405,9 +499,7 @@ def evaluate(
     sampled = {}
     if evaluator.negatives is not None:
         sampled["popularity"] = evaluator.sampled_popularity()
-    # the baseline first, then the transfer strategies and updated models by name
-    names = [n for n in run.model_names() if run.model_path(n).is_dir()]
-    for name in sorted(names, key=lambda n: (n != SCRATCH, n)):
+    for name in names:
         model = run.load_model(name)
         results[name] = evaluator.model(model)
         if evaluator.negatives is not None:
@@ -421,6 +513,13 @@ def evaluate(
         f"- data: {data!r}",
         f"- split ({cfg.protocol} protocol): {format_info(protocol.info)}",
     ]
+    interrupted = run.record.get("interrupted")
+    if interrupted:
+        warned.insert(0, interrupted_note(interrupted))
+    notes += [f"- warning: {note}" for note in warned]
+    extra_metrics: dict[str, Any] = {"sampled": sampled_to_json(sampled)} if sampled else {}
+    if interrupted:
+        extra_metrics["interrupted"] = interrupted
     paths = write_report(
         run.path,
         results,
@@ -429,7 +528,7 @@ def evaluate(
         metrics=metrics,
         notes=notes,
         sections=[(title, s_table)] if s_table is not None else [],
-        extra_metrics={"sampled": sampled_to_json(sampled)} if sampled else None,
+        extra_metrics=extra_metrics or None,
     )
     return Evaluation(
         results,
@@ -439,6 +538,7 @@ def evaluate(
         s_table,
         title,
         paths,
+        warned,
     )
 
 
