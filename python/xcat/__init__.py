@@ -35,7 +35,14 @@ def load(path: Any, **kwargs: Any) -> Any:
     ------
     FileNotFoundError, ValueError
         As :func:`xcat.models.load`: missing files, incompatible versions.
+    ImportError
+        (:class:`xcat._extras.MissingExtraError`, a ``ModuleNotFoundError``)
+        If PyTorch or safetensors is not installed; the message names the
+        extra to install, ``pip install "xcat[train]"``.
     """
-    from xcat.models import load as load_model
+    from xcat._extras import requires_extra
 
-    return load_model(path, **kwargs)
+    with requires_extra("xcat.load"):
+        from xcat.models import load as load_model
+
+        return load_model(path, **kwargs)

@@ -1,13 +1,15 @@
 """Exact top-N retrieval and similarity: the public face of the Rust kernel.
 
 The Rust side is strict (C-contiguous float32, int64 index arrays); this
-module is permissive: it accepts any real floating array-like, converts it
-once, and validates everything else so errors name the argument at fault.
+module is permissive: it accepts any real floating array-like (CPU PyTorch
+tensors too, without importing PyTorch), converts it once, and validates
+everything else so errors name the argument at fault.
 """
 
 from __future__ import annotations
 
 import numbers
+import sys
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -37,9 +39,61 @@ class TopN(NamedTuple):
     scores: np.ndarray
 
 
+def _from_torch(x: Any, name: str) -> Any:
+    """Return a PyTorch tensor ``x`` as a NumPy array (shared memory where possible).
+
+    Anything else is returned as it is. PyTorch is never imported here: a
+    tensor exists only if the caller has imported it already.
+
+    * ``requires_grad`` tensors are detached: retrieval is not differentiable.
+    * bfloat16 (which NumPy lacks) is upcast to float32, exactly; float16 is
+      read as float16 and upcast by the caller, exactly too.
+    * Tensors off the CPU (CUDA, MPS, meta) and sparse tensors raise: the
+      kernel runs on the CPU, and copying a catalogue off the GPU is not a
+      cost to hide.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``: a tensor not on the CPU, or not dense (strided).
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(x, torch.Tensor):
+        return x
+    if x.layout != torch.strided:
+        raise ValueError(
+            f"{name}: expected a dense tensor, got layout {x.layout}; convert it with .to_dense()"
+        )
+    if x.device.type != "cpu":
+        raise ValueError(
+            f"{name}: expected a CPU tensor, got one on {x.device} (xcat's kernels run on the "
+            "CPU); move it with .cpu()"
+        )
+    x = x.detach()
+    if x.dtype == torch.bfloat16:
+        x = x.float()
+    try:
+        # resolve lazy conjugate / negative views, which .numpy() refuses
+        return x.resolve_conj().resolve_neg().numpy()
+    except (TypeError, RuntimeError) as e:  # e.g. quantized or functorch-wrapped tensors
+        raise ValueError(f"{name}: cannot read this tensor as a NumPy array ({e})") from e
+
+
+def _asarray(x: Any, name: str) -> np.ndarray:
+    """Return ``np.asarray(x)`` (tensors via :func:`_from_torch`); ValueError naming ``name``."""
+    x = _from_torch(x, name)
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError, RuntimeError) as e:
+        # e.g. ragged nested lists, GPU arrays of other libraries
+        raise ValueError(
+            f"{name}: cannot be read as a NumPy array ({type(x).__name__}: {e})"
+        ) from e
+
+
 def _as_float32_matrix(x: Any, name: str, *, allow_1d: bool) -> tuple[np.ndarray, bool]:
     """Return ``x`` as a C-contiguous float32 2-D array and whether it was 1-D."""
-    arr = np.asarray(x)
+    arr = _asarray(x, name)
     if arr.dtype.kind != "f":
         raise ValueError(f"{name}: expected a real floating-point array, got dtype {arr.dtype}")
     was_1d = arr.ndim == 1 and allow_1d
@@ -66,7 +120,7 @@ def as_index_array(x: Any, name: str) -> np.ndarray:
 
     Ranges are not checked here (the kernel checks them against its sizes).
     """
-    arr = np.asarray(x)
+    arr = _asarray(x, name)
     if arr.size == 0:
         arr = arr.astype(np.int64)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
@@ -144,7 +198,9 @@ def topn(
         Query embeddings. C-contiguous float32 is used without a copy; any
         other real floating array is converted to float32 once (float64
         values are rounded to float32). A 1-D array is a single query and
-        gives 1-D results.
+        gives 1-D results. A CPU PyTorch tensor is read as its NumPy view:
+        detached if it requires grad, bfloat16 and float16 upcast to
+        float32 (exactly, so results are those of the float32 values).
     items : array_like of float, shape (I, d)
         Item embeddings, same rules as ``users`` (never copied when
         C-contiguous float32; never normalised in place).
@@ -193,7 +249,8 @@ def topn(
         Naming the argument: non-floating or non-finite (NaN, inf) ``users``
         or ``items``, dot scores that overflow float32, wrong number of
         dimensions, mismatched ``d``, values beyond the float32 range (in
-        float64 input); ``n`` negative or not an integer; unknown
+        float64 input), input that NumPy cannot read, PyTorch tensors not on
+        the CPU (pass ``.cpu()``) or not dense; ``n`` negative or not an integer; unknown
         ``metric``; ``exclude`` of the wrong shape or with out-of-range
         items; ``candidates`` not 1-D integers, out of range or duplicated;
         ``num_threads`` outside 1..1024.

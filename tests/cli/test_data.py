@@ -79,7 +79,7 @@ def test_bad_input_is_a_clear_error(tmp_path):
     f.write_text("user,item\na,x\n")
     result = run(f, "--category", "c")
     assert result.exit_code == 1
-    assert "Error: category='c': no such column" in result.output
+    assert "Error: --category c: no such column" in result.output
     f.write_text("user,item,rating\na,x,five\n")
     result = run(f)
     assert "rating column 'rating': 1 of 1 values are not numbers" in result.output

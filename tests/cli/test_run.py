@@ -133,7 +133,8 @@ def test_pretrain_transfer_evaluate_recommend_commands(tmp_path):
     assert "user-000003" in out and "tgt-" in out
 
 
-def test_bad_data_spec_is_a_clear_error():
+def test_bad_data_spec_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default --out (and its lock file) lands under ./runs
     result = CliRunner().invoke(main, ["quickstart", "--data", "amazon5:beauty"])
     assert result.exit_code != 0
     assert "expected amazon5:SOURCE:TARGET" in result.output

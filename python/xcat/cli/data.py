@@ -70,7 +70,12 @@ def data() -> None:
     type=click.Choice(["keep", "first", "last"]),
     help="Repeated (user, item, category) rows: keep all, or keep the first/last.",
 )
-@click.option("--k-core", type=int, default=None, help="Keep the k-core of each category.")
+@click.option(
+    "--k-core",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep the k-core of each category.",
+)
 @click.option("--drop-null-ids", is_flag=True, help="Remove rows with null ids instead of failing.")
 @click.option(
     "--source",

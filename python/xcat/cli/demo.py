@@ -9,6 +9,7 @@ import numpy as np
 
 import xcat
 from xcat import _xcat
+from xcat.cli.options import Command
 
 
 def _clustered(rng: np.random.Generator, rows: int, centers: np.ndarray) -> np.ndarray:
@@ -18,7 +19,7 @@ def _clustered(rng: np.random.Generator, rows: int, centers: np.ndarray) -> np.n
     return centers[labels] + 0.5 * noise
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--users", "n_users", default=1024, show_default=True, help="Number of queries.")
 @click.option("--items", "n_items", default=200_000, show_default=True, help="Catalogue size.")
 @click.option("--dim", default=64, show_default=True, help="Embedding dimension.")

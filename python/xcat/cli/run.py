@@ -87,17 +87,42 @@ def _cutoffs(ctx: Any, param: Any, value: str) -> list[int]:
 )
 @click.option(
     "--cold-views",
-    type=float,
+    type=click.FloatRange(min=0),
     default=None,
     help="Sequence towers: loss weight of cold-start views in target training (each "
     "overlapping user's source-only history -> each of its target items) [default: 0, off].",
 )
-@click.option("--dropout", type=float, default=None, help="Dropout of the neural models.")
-@click.option("--epochs", type=int, default=None, help="Most target epochs (early stopping).")
-@click.option("--pretrain-epochs", type=int, default=None, help="Source pretraining epochs.")
-@click.option("--dim", type=int, default=None, help="Embedding dimension.")
-@click.option("--batch-size", type=int, default=None, help="Interactions (sequences) per step.")
-@click.option("--lr", type=float, default=None, help="Adam learning rate.")
+@click.option(
+    "--dropout",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=None,
+    help="Dropout of the neural models.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Most target epochs (early stopping).",
+)
+@click.option(
+    "--pretrain-epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Source pretraining epochs.",
+)
+@click.option("--dim", type=click.IntRange(min=1), default=None, help="Embedding dimension.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Interactions (sequences) per step.",
+)
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Adam learning rate.",
+)
 def quickstart(
     data_spec,
     data_dir,
@@ -193,8 +218,14 @@ def quickstart(
     required=True,
     help="Run directory to create.",
 )
-@click.option("--epochs", type=int, default=5, show_default=True, help="Source pretraining epochs.")
-@click.option("--dim", type=int, default=32, show_default=True)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Source pretraining epochs.",
+)
+@click.option("--dim", type=click.IntRange(min=1), default=32, show_default=True)
 def pretrain(
     data_spec,
     data_dir,
@@ -248,7 +279,7 @@ def pretrain(
 )
 @click.option(
     "--epochs",
-    type=int,
+    type=click.IntRange(min=1),
     default=10,
     show_default=True,
     help="Most target epochs (mapping: of the scratch model, when it is trained).",

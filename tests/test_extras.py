@@ -1,0 +1,89 @@
+"""Without the ``train`` extra: one line naming it, from the CLI and from ``xcat.load``.
+
+PyTorch is installed here, so each test blocks it in a fresh interpreter
+(``sys.modules["torch"] = None`` makes ``import torch`` fail as if it were
+missing).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from xcat._extras import MissingExtraError, missing_extra, requires_extra
+
+HINT = 'pip install "xcat[train]"'
+
+
+def run_without(module, code, cwd):
+    prelude = f"import sys; sys.modules[{module!r}] = None\n"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code], capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["quickstart", "--epochs", "1", "--out", "run"],
+        ["pretrain", "--out", "run"],
+        ["feedback", "--model", ".", "--events", "events.csv", "--out", "new"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_cli_without_torch_says_which_extra_to_install(tmp_path, args):
+    (tmp_path / "events.csv").write_text("user,item\nu1,i1\n")
+    code = f"from xcat.cli import main; main({args!r}, prog_name='xcat')"
+    out = run_without("torch", code, tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        f"Error: xcat {args[0]} needs PyTorch (module 'torch' is not installed): {HINT}"
+    )
+
+
+def test_load_without_torch_raises_an_import_error_naming_the_extra(tmp_path):
+    code = """
+import xcat
+try:
+    xcat.load("nowhere")
+except ImportError as e:
+    cause = e.__cause__
+    print(type(e).__name__, e.name, type(cause).__name__, cause.name, sep="|")
+    print(e)
+"""
+    out = run_without("torch", code, tmp_path)
+    assert out.returncode == 0, out.stderr
+    kinds, message = out.stdout.strip().splitlines()
+    # chained from Python's own error, which keeps the module name
+    assert kinds == "MissingExtraError|torch|ModuleNotFoundError|torch"
+    assert message == f"xcat.load needs PyTorch (module 'torch' is not installed): {HINT}"
+
+
+@pytest.mark.parametrize("name", ["torch", "torch.nn.functional", "safetensors.torch", "tqdm"])
+def test_a_missing_module_of_the_extra_becomes_missing_extra_error(name):
+    with pytest.raises(MissingExtraError, match=r'needs .* pip install "xcat\[train\]"') as info:
+        with requires_extra("this"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    assert isinstance(info.value, ImportError) and info.value.extra == "train"
+    assert info.value.name == name.split(".")[0]
+    assert isinstance(info.value.__cause__, ModuleNotFoundError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ModuleNotFoundError("No module named 'pandas'", name="pandas"),
+        ModuleNotFoundError("no name"),
+        ImportError("libcudart.so.12: cannot open shared object file", name="torch"),
+    ],
+)
+def test_other_import_errors_pass_through(error):
+    assert missing_extra(error, "this") is None
+    with pytest.raises(type(error)) as info:
+        with requires_extra("this"):
+            raise error
+    assert info.value is error
