@@ -359,6 +359,8 @@ def recommend(run_dir, strategy, users, n, category, explain, unknown):
     done = run_recommend(
         run_dir, strategy, users, n=n, category=category, explain=explain, unknown=unknown
     )
+    if done.rebuilt:
+        click.echo(f"note: no saved recommender to load: {done.rebuilt}", err=True)
     for note in done.notes:
         click.echo(f"note: {note}; they get the most popular items", err=True)
     click.echo(done.table.drop(columns=["user_row", "item_row"]).to_string(index=False))

@@ -3,12 +3,15 @@
 A :class:`Recommender` needs no model object: it holds the float32
 embeddings a two-tower model exports, the id maps, each item's category and
 the training interactions, and answers with :func:`xcat.topn`. So a serving
-process can load it without PyTorch.
+process can load it without PyTorch: :meth:`Recommender.save` writes it to a
+directory of ``.npy`` and JSON files (:mod:`xcat.recommend.io`) that
+:meth:`Recommender.load` reads back, recommending exactly as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -43,6 +46,16 @@ class Recommender:
         popularity baseline uses.
     metric : {"cosine", "dot"}, default "cosine"
         Score of :func:`xcat.topn`.
+    popularity : array_like of float, shape (I,), optional
+        Scores of the fallback for unknown users (most popular first, ties
+        to the lower item row); default the number of distinct users per
+        item in ``history``. :meth:`load` passes the saved scores.
+
+    Attributes
+    ----------
+    metadata : dict
+        For a loaded recommender, its ``recommender.json`` (``extra`` holds
+        what was given to :meth:`save`); empty otherwise.
 
     Raises
     ------
@@ -60,6 +73,7 @@ class Recommender:
         item_categories: Any,
         history: Any,
         metric: Literal["cosine", "dot"] = "cosine",
+        popularity: Any = None,
     ) -> None:
         self.user_vectors = np.ascontiguousarray(user_vectors, dtype=np.float32)
         self.item_vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
@@ -84,9 +98,95 @@ class Recommender:
         self.user_ids = user_ids
         self.item_ids = item_ids
         self.metric = metric
-        coo = self.history.tocoo()
-        # the one popularity definition (distinct users per item), as in evaluation
-        self._popularity = item_popularity(coo.row, coo.col, n_items).astype(np.float64)
+        self.metadata: dict[str, Any] = {}
+        if popularity is None:
+            coo = self.history.tocoo()
+            # the one popularity definition (distinct users per item), as in evaluation
+            self._popularity = item_popularity(coo.row, coo.col, n_items).astype(np.float64)
+        else:
+            self._popularity = np.array(popularity, dtype=np.float64)
+            if self._popularity.shape != (n_items,):
+                raise ValueError(
+                    f"popularity: expected shape ({n_items},), got {self._popularity.shape}"
+                )
+
+    def save(self, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
+        """Write the recommender to a directory, replacing the one there in one step.
+
+        No pickle and no PyTorch: ``.npy`` arrays (user and item vectors
+        float32, each item's category, each user's seen items as CSR
+        offsets and item rows, the popularity fallback's scores float64) and
+        JSON (raw ids, categories, ``recommender.json`` written last); see
+        :mod:`xcat.recommend.io`. :meth:`load` gives back a recommender
+        whose :meth:`recommend` returns the same items, scores, fallback
+        and explanations.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            Directory: new (its parents are created), empty, or a saved
+            recommender, replaced as a whole: until the new one is complete
+            the previous one stays (files that are not the recommender's are
+            kept). A symbolic link to a directory is followed.
+        extra : dict, optional
+            JSON-serialisable metadata stored in ``recommender.json``
+            (``metadata["extra"]`` after :meth:`load`).
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        ValueError
+            If a vector or popularity score is NaN or infinite, a category
+            is neither a string nor an integer, or ``path`` is a file or a
+            non-empty directory that is not a saved recommender (left as it
+            was).
+        TypeError
+            If ``extra`` is not JSON-serialisable (nothing is written).
+        OSError
+            If writing fails (a full disk); the previous recommender at
+            ``path`` is then intact.
+        """
+        from xcat.recommend.io import save
+
+        return save(self, path, extra=extra)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Read a recommender written by :meth:`save` (no PyTorch needed).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+
+        Returns
+        -------
+        Recommender
+            ``metadata`` holds ``recommender.json``.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the directory, ``recommender.json`` or a file it lists is
+            missing (the message names the files); a missing directory
+            beside which an interrupted save kept the previous recommender
+            names that backup.
+        ValueError
+            If ``path`` is the temporary or backup directory of an
+            interrupted save, the format or a newer version is not one this
+            xcat reads, or a file does not fit ``recommender.json``: a
+            ``.npy`` header of another dtype or shape (checked before
+            anything is allocated; object arrays are refused), a truncated
+            file, NaN or infinite vectors, seen items or category positions
+            out of range, id maps of another length (the message names the
+            file, what was expected and what it holds).
+        """
+        from xcat.recommend.io import load
+
+        return load(path)
 
     def categories(self) -> list[Hashable]:
         """Return the item categories, in order of first appearance."""
@@ -132,8 +232,8 @@ class Recommender:
         unknown : {"popular", "raise"}, default "popular"
             Users the model does not know get the most popular items of the
             category (``source`` column ``"popular"``, ``score`` the item's
-            number of distinct users in ``history``; ties to the lower item
-            row), or raise.
+            ``popularity``, by default its number of distinct users in
+            ``history``; ties to the lower item row), or raise.
         explain : bool, default False
             Add ``because``: for each recommended item, the ``explain_k``
             items of the user's history *outside* the recommended category

@@ -47,6 +47,7 @@ from xcat.workflow.baselines import (
     make_selection,
     run_baselines,
 )
+from xcat.workflow.recommenders import save_recommender
 from xcat.workflow.rundir import SPLIT_KEY, USER_TOWERS, split_identity
 
 __all__ = [
@@ -386,8 +387,9 @@ def run_experiment(
     config : ExperimentConfig, optional
     out_dir : str or pathlib.Path, optional
         Run directory: ``config.json``, ``metrics.json``, ``report.md``,
-        ``metrics.png``, ``recommendations.csv`` and the trained models
-        under ``models/`` (safetensors + JSON).
+        ``metrics.png``, ``recommendations.csv``, the trained models
+        under ``models/`` (safetensors + JSON) and each strategy's
+        recommender under ``recommenders/`` (:mod:`xcat.workflow.recommenders`).
     echo : callable, default print
         Where progress lines go.
     command : str
@@ -601,6 +603,8 @@ def run_experiment(
         split = split_identity(data, protocol, cfg)
         for name, model in models.items():  # TwoTower, or MappedModel for "mapping"
             save_model(model, out / "models" / name, extra={"strategy": name, SPLIT_KEY: split})
+            if name != "pretrained":  # what `xcat recommend` loads, without the data
+                save_recommender(out, name, model, tdata, split=split)
         recs.to_csv(out / "recommendations.csv", index=False)
         paths["recommendations"] = out / "recommendations.csv"
     result = ExperimentResult(

@@ -7,6 +7,8 @@ Layout of a run directory::
                                spec, its data folder, sample_users, the ExperimentConfig
       models/<name>/           saved models (xcat.models.save): pretrained, scratch, one
                                per strategy, updated models from feedback
+      recommenders/<name>/     the recommender of models/<name> (xcat.recommend.Recommender.save,
+                               xcat.workflow.recommenders): what `xcat recommend` loads
       config.json, metrics.json, report.md, metrics.png
                                the report (xcat evaluate, xcat quickstart)
       recommendations.csv      example recommendations (xcat quickstart)
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MODELS_DIR",
     "PRETRAINED",
+    "RECOMMENDERS_DIR",
     "RUN_FILE",
     "SCRATCH",
     "SPLIT_KEY",
@@ -60,6 +63,8 @@ __all__ = [
 RUN_FILE = "run.json"
 #: The folder of a run directory holding its models, one folder each.
 MODELS_DIR = "models"
+#: The folder of a run directory holding each model's saved recommender, by model name.
+RECOMMENDERS_DIR = "recommenders"
 #: The source model ``xcat pretrain`` saves; the other steps start from it.
 PRETRAINED = "pretrained"
 #: The no-transfer baseline; ``mapping`` reuses it as its target model.
@@ -477,6 +482,10 @@ class Run:
     def model_path(self, name: str) -> Path:
         """``RUN/models/<name>``."""
         return self.models_dir / name
+
+    def recommender_path(self, name: str) -> Path:
+        """``RUN/recommenders/<name>``: the saved recommender of the model ``name``."""
+        return self.path / RECOMMENDERS_DIR / name
 
     def model_names(self) -> list[str]:
         """Names of the run's models but ``pretrained``, sorted.

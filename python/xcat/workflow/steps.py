@@ -5,8 +5,10 @@ Step by step, :func:`pretrain` creates a run directory and pretrains on the
 source category, :func:`transfer` transfers its pretrained model with one
 strategy, :func:`evaluate` scores every model of the run and writes the
 report, :func:`recommend` recommends with one of its models. Each step
-reopens the run (:class:`~xcat.workflow.rundir.Run`): it reloads the data
-and splits it again, exactly.
+but :func:`recommend` reopens the run (:class:`~xcat.workflow.rundir.Run`):
+it reloads the data and splits it again, exactly. :func:`recommend` loads
+the model's saved recommender instead (``RUN/recommenders/<name>``, saved
+by :func:`quickstart` and :func:`transfer`: :mod:`xcat.workflow.recommenders`).
 
 Every step but :func:`recommend` holds the run's write lock
 (:func:`xcat.workflow.locks.writing`) while it runs: a second step writing
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from xcat.workflow.errors import ArgumentError
 from xcat.workflow.locks import writing
+from xcat.workflow.recommenders import save_recommender, saved_recommender
 from xcat.workflow.rundir import (
     PRETRAINED,
     RUN_FILE,
@@ -260,7 +263,8 @@ def mapping_target_model(
 
     A run's ``RUN/models/scratch`` is reused as it is (the mapping is fitted
     against the baseline it is compared with); without one, a ``scratch``
-    model is trained with ``train_config`` and saved there first.
+    model is trained with ``train_config`` and saved there first, with its
+    recommender (``RUN/recommenders/scratch``).
 
     Parameters
     ----------
@@ -299,6 +303,7 @@ def mapping_target_model(
     if split is not None:
         extra[SPLIT_KEY] = dict(split)
     run.save_model(scratch.model, SCRATCH, extra=extra)
+    save_recommender(run.path, SCRATCH, scratch.model, data, split=split)
     echo(f"saved {scratch_dir}")
     return scratch.model
 
@@ -314,7 +319,8 @@ def transfer(
 ) -> Transferred:
     """Transfer a run's pretrained model to the target category with one strategy.
 
-    The model is saved as ``RUN/models/<strategy>``. ``mapping`` (EMCDR)
+    The model is saved as ``RUN/models/<strategy>``, its recommender as
+    ``RUN/recommenders/<strategy>`` (what :func:`recommend` loads). ``mapping`` (EMCDR)
     maps pretrained source user vectors into a target-only model:
     :func:`mapping_target_model`.
 
@@ -373,7 +379,9 @@ def _transfer(
             strategy, protocol.data, pretrained=pretrained, train_config=tc, freeze=freeze
         )
         extra = {"strategy": strategy, "frozen": res.frozen, SPLIT_KEY: split}
-        return Transferred(res, run.save_model(res.model, strategy, extra=extra))
+        path = run.save_model(res.model, strategy, extra=extra)
+        save_recommender(run.path, strategy, res.model, protocol.data, split=split)
+        return Transferred(res, path)
     target_model = mapping_target_model(run, protocol.data, pretrained, tc, echo=echo, split=split)
     res = transfer_model(
         "mapping",
@@ -384,7 +392,9 @@ def _transfer(
         mapper_epochs=mapper_epochs,
     )
     extra = {"strategy": "mapping", "target_model": SCRATCH, SPLIT_KEY: split}
-    return Transferred(res, run.save_model(res.model, "mapping", extra=extra))
+    path = run.save_model(res.model, "mapping", extra=extra)
+    save_recommender(run.path, "mapping", res.model, protocol.data, split=split)
+    return Transferred(res, path)
 
 
 @dataclass
@@ -555,10 +565,15 @@ class Recommendations:
     notes : list of str
         The warnings recommending raised (users the model does not know,
         :class:`xcat.data.UnknownIdWarning`), as messages.
+    rebuilt : str
+        Empty when the model's saved recommender answered; else one line
+        saying why there was none to use, so the recommender was rebuilt
+        from the run's data (reloaded and split again).
     """
 
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    rebuilt: str = ""
 
 
 def recommend(
@@ -572,6 +587,13 @@ def recommend(
     unknown: Literal["popular", "raise"] = "popular",
 ) -> Recommendations:
     """Recommend items to users with one model of a run.
+
+    The model's saved recommender (``RUN/recommenders/<strategy>``) answers,
+    loaded without the data, PyTorch or the model. When there is none to
+    use (a run made before xcat saved them, a model added by
+    ``xcat feedback``, or one saved again since), the recommender is rebuilt
+    from the model and the run's data, reloaded and split again, and
+    ``rebuilt`` says why.
 
     Parameters
     ----------
@@ -604,15 +626,21 @@ def recommend(
 
     run = _as_run(run)
     run.check_model(strategy)
-    _, protocol = run.load_split()
-    rec = run.recommender(strategy, protocol.data)
+    rec, why = saved_recommender(run, strategy)
+    if rec is not None:
+        target = list(rec.metadata["extra"]["target"])
+    else:
+        _, protocol = run.load_split()
+        rec = run.recommender(strategy, protocol.data)
+        target = list(protocol.data.target_domain)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownIdWarning)
         table = rec.recommend(
             list(users),
             n=n,
-            category=category or list(protocol.data.target_domain),
+            category=category or target,
             explain=explain,
             unknown=unknown,
         )
-    return Recommendations(table, [str(w.message) for w in caught])
+    rebuilt = f"{why}; rebuilt it from the run's data" if why else ""
+    return Recommendations(table, [str(w.message) for w in caught], rebuilt)
