@@ -1,7 +1,8 @@
 """Replace a directory of files in one step: a synced temporary sibling, swapped into place.
 
-The scheme of :func:`xcat.models.save`, without PyTorch, so that the
-serving layer (:meth:`xcat.recommend.Recommender.save`) can use it.
+The one implementation of the durable saves of :func:`xcat.models.save`
+and :meth:`xcat.recommend.Recommender.save`; it imports no PyTorch and
+nothing of xcat's layers, so that every layer can use it.
 :func:`replace_dir` writes the new directory into a temporary sibling
 ``.<name>.xcat-tmp-<random>`` (same parent, so same filesystem), the
 writer syncing each file and writing its marker file last; the directory
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import os
 import secrets
 import shutil
@@ -34,8 +36,11 @@ __all__ = [
     "OLD_TAG",
     "TMP_TAG",
     "backups",
+    "check_saved_dir",
+    "current_umask",
     "fsync_dir",
     "fsync_file",
+    "marker_check",
     "replace_dir",
     "unfinished",
     "write_npy",
@@ -82,10 +87,16 @@ def write_npy(path: Path, array: np.ndarray) -> None:
         os.fsync(fh.fileno())
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """Return the process's umask (the permission bits new files do not get)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _discard(path: Path) -> None:
+    """Delete a directory of this module's own making (a temporary one, or the replaced one)."""
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -142,6 +153,75 @@ def backups(d: Path) -> list[Path]:
     if not d.name:
         return []
     return sorted(d.parent.glob(f".{glob_escape(d.name[:_NAME_KEEP])}{OLD_TAG}*"))
+
+
+def marker_check(marker: str, formats: Collection[str]) -> Callable[[Path], str | None]:
+    """Return a ``why_not_ours`` for :func:`replace_dir` that reads a JSON marker file.
+
+    Parameters
+    ----------
+    marker : str
+        The name of the JSON file a complete directory holds
+        (``"recommender.json"``).
+    formats : collection of str
+        The values of its ``"format"`` key that make the directory ours.
+
+    Returns
+    -------
+    callable
+        ``check(d)``: None when ``d / marker`` is a JSON object whose
+        ``"format"`` is one of ``formats``, else why not (the marker is
+        missing, not readable JSON, or of another format).
+    """
+    accepted = sorted(formats)
+    expected = repr(accepted[0]) if len(accepted) == 1 else f"one of {accepted}"
+
+    def check(d: Path) -> str | None:
+        f = d / marker
+        if not f.is_file():
+            return f"{marker} is missing"
+        try:
+            meta = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            return f"{marker} is not readable JSON ({e})"
+        fmt = meta.get("format") if isinstance(meta, dict) else None
+        # a list, not a set: an unhashable "format" (a garbled file) is "another format" too
+        return None if fmt in accepted else f"{marker} has format {fmt!r}, not {expected}"
+
+    return check
+
+
+def check_saved_dir(d: Path, what: str) -> None:
+    """Refuse ``d`` unless it is a directory a :func:`replace_dir` save may have left there.
+
+    Parameters
+    ----------
+    d : pathlib.Path
+        The directory about to be read.
+    what : str
+        What the directories hold, for the messages (``"recommender"``).
+
+    Raises
+    ------
+    ValueError
+        If ``d`` is the temporary or backup sibling of an interrupted save
+        (see :func:`unfinished`).
+    FileNotFoundError
+        If ``d`` is not a directory; when an interrupted save kept the
+        previous version beside it (see :func:`backups`), the message names
+        that backup and how to restore it.
+    """
+    why = unfinished(d, what)
+    if why is not None:
+        raise ValueError(why)
+    if not d.is_dir():
+        kept = backups(d)
+        if kept:
+            raise FileNotFoundError(
+                f"{d}: no such {what} directory; an interrupted save kept the previous {what} "
+                f"as {kept[-1]}: rename it to {d} to use it"
+            )
+        raise FileNotFoundError(f"{d}: no such {what} directory")
 
 
 def _target_dir(path: Path, why_not_ours: Callable[[Path], str | None], what: str) -> Path:
@@ -207,8 +287,10 @@ def replace_dir(
         ``why_not_ours`` accepts, replaced as a whole. A symbolic link to a
         directory is followed (the link stays).
     write : callable
-        Fills the new, empty directory it is given; it syncs its files and
-        writes its marker file (the one that makes a directory complete) last.
+        Fills the new, empty directory it is given; it syncs its files (and
+        the subdirectories it makes) and writes its marker file (the one
+        that makes a directory complete) last. The directory itself is
+        synced afterwards by ``replace_dir``.
     why_not_ours : callable
         ``why_not_ours(d)`` is None when the non-empty directory ``d`` is
         one this writer may replace, else the reason it is not.
@@ -244,7 +326,7 @@ def replace_dir(
         write(new)
         fsync_dir(new)
         # mkdtemp makes 0700; keep the old directory's mode, or what mkdir would give
-        new.chmod(stat.S_IMODE(d.stat().st_mode) if old_exists else 0o777 & ~_umask())
+        new.chmod(stat.S_IMODE(d.stat().st_mode) if old_exists else 0o777 & ~current_umask())
         if not old_exists:
             # fails, leaving what is there, if another process made a non-empty d meanwhile
             os.rename(new, d)
@@ -265,9 +347,9 @@ def replace_dir(
             fsync_dir(d.parent)
         finally:
             if leftover is not None:
-                shutil.rmtree(leftover, ignore_errors=True)
+                _discard(leftover)
     except BaseException:
         if not swapped:
-            shutil.rmtree(new, ignore_errors=True)
+            _discard(new)
         raise
     return Path(path)

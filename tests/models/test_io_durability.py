@@ -27,6 +27,7 @@ pytest.importorskip("safetensors")
 import torch  # noqa: E402
 from models_synthetic import make_cross_domain  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
+from xcat import _atomic  # noqa: E402
 from xcat.models import TwoTower, Vocab, load, save  # noqa: E402
 from xcat.models import io as mio  # noqa: E402
 from xcat.models.io import read_metadata  # noqa: E402
@@ -95,14 +96,27 @@ class Faults:
 
 
 def install(monkeypatch, faults, *, exchange):
-    """Route every write step of ``save`` through ``faults``."""
+    """Route every write step of ``save`` through ``faults``.
+
+    The model files are written by ``xcat.models.io``; the directory is
+    carried over, synced and swapped by ``xcat._atomic`` (shared with the
+    recommender's save), so both modules' steps are wrapped.
+    """
     if not exchange:
-        monkeypatch.setattr(mio, "_exchange", lambda a, b: False)
-    steps = ["_write_tensors", "_write_text", "_carry", "_exchange", "_fsync_dir"]
+        monkeypatch.setattr(_atomic, "_exchange", lambda a, b: False)
+    steps = [
+        (mio, "_write_tensors"),
+        (mio, "write_text"),
+        (mio, "fsync_dir"),
+        (_atomic, "_carry"),
+        (_atomic, "_exchange"),
+        (_atomic, "fsync_dir"),
+    ]
     if faults.exc is Killed:
-        steps.append("_discard")  # a killed process removes nothing; a failing one cleans up
-    for name in steps:
-        monkeypatch.setattr(mio, name, faults.wrap(getattr(mio, name)))
+        # a killed process removes nothing; a failing one cleans up
+        steps.append((_atomic, "_discard"))
+    for module, name in steps:
+        monkeypatch.setattr(module, name, faults.wrap(getattr(module, name)))
     monkeypatch.setattr(mio.os, "fsync", faults.wrap(os.fsync))
     monkeypatch.setattr(mio.os, "rename", faults.wrap(os.rename))
 
@@ -112,7 +126,7 @@ def exchange_works(tmp_path):
     a.mkdir()
     b.mkdir()
     (a / "f").touch()
-    ok = mio._exchange(a, b)
+    ok = _atomic._exchange(a, b)
     if ok:
         assert (b / "f").exists() and not (a / "f").exists()
     return ok
@@ -223,15 +237,16 @@ def test_a_save_killed_in_another_process_leaves_the_previous_model(vocab, tmp_p
     script = textwrap.dedent(
         """
         import os, sys, torch
-        from xcat.models import io, load, save
+        from xcat import _atomic
+        from xcat.models import load, save
         d = sys.argv[1]
         m = load(d)
         with torch.no_grad():
             for p in m.parameters():
                 p.add_(1.0)
         # die as the complete new model is about to take the old one's place
-        io._exchange = lambda a, b: os._exit(3)
-        io.os.rename = lambda a, b: os._exit(3)
+        _atomic._exchange = lambda a, b: os._exit(3)
+        _atomic.os.rename = lambda a, b: os._exit(3)
         save(m, d)
         """
     )
@@ -256,6 +271,10 @@ def test_save_refuses_a_folder_that_is_not_a_model(vocab, tmp_path):
     assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
     (mine / "config.json").write_text(json.dumps({"name": "another tool"}))
     with pytest.raises(ValueError, match=r"config.json has format None"):
+        save(model, mine)
+    # a garbled format that is not even hashable is refused the same way, not a TypeError
+    (mine / "config.json").write_text(json.dumps({"format": ["xcat.TwoTower"]}))
+    with pytest.raises(ValueError, match=r"config.json has format \['xcat.TwoTower'\], not one"):
         save(model, mine)
     (mine / "config.json").write_text("{garbled")
     with pytest.raises(ValueError, match=r"config.json is not readable JSON"):

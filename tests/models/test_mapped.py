@@ -207,7 +207,10 @@ def test_run_experiment_saves_the_mapping_model(tmp_path):
     models = tmp_path / "run" / "models"
     assert sorted(p.name for p in models.iterdir()) == ["mapping", "pretrained", "scratch"]
     loaded = load(models / "mapping")
-    assert isinstance(loaded, MappedModel) and loaded.metadata["extra"] == {"strategy": "mapping"}
+    assert isinstance(loaded, MappedModel)
+    extra = loaded.metadata["extra"]
+    assert extra["strategy"] == "mapping" and set(extra) == {"strategy", "split"}
+    assert extra["split"]["seed"] == 0  # the split it was trained on (evaluate checks it)
     assert np.array_equal(loaded.user_embeddings(), result.models["mapping"].user_embeddings())
 
 

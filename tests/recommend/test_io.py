@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from xcat import _atomic
 from xcat.data.idmap import IdMap
 from xcat.recommend import Recommender
 from xcat.recommend import io as rec_io
@@ -142,13 +143,92 @@ def test_a_failed_save_leaves_the_previous_recommender(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec"]
 
 
+class Killed(BaseException):
+    """Stands for the process dying: raised at one write step, and at every later one."""
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_recommender(
+    tmp_path, monkeypatch, exchange
+):
+    # the swap is xcat._atomic's, shared with xcat.models.save: its steps are wrapped there
+    old, new = make_rec(seed=0), make_rec(seed=1)
+    outcomes = []
+    for at in range(1, 100):
+        parent = tmp_path / f"k{at}"
+        path = old.save(parent / "rec")
+        (path / "NOTES.txt").write_text("mine")
+        state = {"n": 0, "dead": False}
+
+        def step(fn, state=state, at=at):
+            def wrapped(*args, **kwargs):
+                if state["dead"]:  # a killed process does nothing more: no cleanup, no restore
+                    raise Killed
+                state["n"] += 1
+                if state["n"] == at:
+                    state["dead"] = True
+                    raise Killed
+                return fn(*args, **kwargs)
+
+            return wrapped
+
+        with monkeypatch.context() as m:
+            if not exchange:
+                m.setattr(_atomic, "_exchange", lambda a, b: False)
+            for module, name in [
+                (rec_io, "write_npy"),
+                (rec_io, "write_text"),
+                (_atomic, "_carry"),
+                (_atomic, "_exchange"),
+                (_atomic, "fsync_dir"),
+                (_atomic, "_discard"),
+            ]:
+                m.setattr(module, name, step(getattr(module, name)))
+            m.setattr(os, "fsync", step(os.fsync))
+            m.setattr(os, "rename", step(os.rename))
+            try:
+                new.save(path)
+            except Killed:
+                pass
+        if path.exists():
+            got = Recommender.load(path).user_vectors
+            is_new = np.array_equal(got, new.user_vectors)
+            assert is_new or np.array_equal(got, old.user_vectors), f"killed at {at}: mixed"
+            assert (path / "NOTES.txt").read_text() == "mine"
+            outcomes.append("new" if is_new else "old")
+        else:
+            # only between the two renames of the fallback: the previous one sits beside it
+            assert not exchange
+            with pytest.raises(FileNotFoundError, match="kept the previous recommender as"):
+                Recommender.load(path)
+            outcomes.append("restored")
+        for other in parent.iterdir():  # nothing beside it passes for a recommender
+            if other.name != "rec":
+                with pytest.raises((ValueError, FileNotFoundError), match="interrupted xcat"):
+                    Recommender.load(other)
+        if not state["dead"]:  # the save ran to its end
+            break
+    else:
+        raise AssertionError("the save never completed")
+    first_new = outcomes.index("new")
+    assert outcomes[0] == "old" and set(outcomes[first_new:]) == {"new"} and first_new >= 8
+    assert set(outcomes[:first_new]) <= {"old", "restored"}
+    assert ("restored" in outcomes) == (not exchange)
+
+
 def test_save_refuses_a_folder_that_is_not_a_recommender(tmp_path):
     other = tmp_path / "model"
     other.mkdir()
     (other / "config.json").write_text('{"format": "xcat.TwoTower"}')
     with pytest.raises(ValueError, match="is not an xcat recommender directory.*config.json"):
         make_rec().save(other)
-    assert sorted(p.name for p in other.iterdir()) == ["config.json"]
+    (other / "recommender.json").write_text('{"format": ["xcat.Recommender"]}')
+    with pytest.raises(
+        ValueError,
+        match=r"recommender.json has format \['xcat.Recommender'\], not 'xcat.Recommender'",
+    ):
+        make_rec().save(other)
+    assert sorted(p.name for p in other.iterdir()) == ["config.json", "recommender.json"]
     with pytest.raises(TypeError):
         make_rec().save(tmp_path / "new", extra={"bad": object()})
     assert not (tmp_path / "new").exists()

@@ -32,6 +32,8 @@ previous model or the new one, complete (with the two-rename fallback, a
 kill between the renames leaves ``path`` missing and the previous model
 beside it, which :func:`load` names). Files in the old directory that are not
 model files (a ``feedback.json``, notes) are carried over to the new one.
+The directory swap is :func:`xcat._atomic.replace_dir`, shared with
+:meth:`xcat.recommend.Recommender.save`.
 
 :func:`load` refuses what such a save never leaves as a model: a
 temporary or backup sibling directory, a directory without ``config.json``
@@ -43,25 +45,25 @@ implies before building the model, so a tampered size allocates nothing.
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import json
 import os
 import re
-import secrets
-import shutil
-import stat
 import struct
-import sys
-import tempfile
-from collections.abc import Callable
-from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from xcat._atomic import (
+    check_saved_dir,
+    current_umask,
+    fsync_dir,
+    fsync_file,
+    marker_check,
+    replace_dir,
+    write_text,
+)
 from xcat.models.config import TwoTowerConfig
 from xcat.models.mapped import EmcdrMapper, MappedModel
 from xcat.models.two_tower import TwoTower
@@ -83,11 +85,6 @@ TARGET = "target"
 _SIZES = ("source_dim", "hidden_dim", "target_dim")
 #: The entries of a model directory; everything else in it is the user's.
 _MODEL_ENTRIES = frozenset({WEIGHTS, CONFIG, VOCAB, MAPPER, SOURCE, TARGET})
-#: Infixes of the sibling directories of an unfinished save (".<name><tag><random>").
-_TMP_TAG = ".xcat-tmp-"
-_OLD_TAG = ".xcat-old-"
-#: Characters of the model's name kept in a sibling's name (NAME_MAX is 255 bytes).
-_NAME_KEEP = 100
 #: The safetensors format caps its JSON header at 100 MB.
 _MAX_HEADER = 100_000_000
 #: Kinds of the safetensors dtype codes: a tensor must have its model tensor's kind.
@@ -161,8 +158,13 @@ def save(
     else:
         raise ValueError(f"model: expected a TwoTower or a MappedModel, got {type(model).__name__}")
     _check_finite(tensors)
-    _replace_dir(Path(path), lambda d: _write_model(model, d, extra))
-    return Path(path)
+    return replace_dir(
+        path,
+        lambda d: _write_model(model, d, extra),
+        why_not_ours=marker_check(CONFIG, _VERSIONS),
+        own=_MODEL_ENTRIES,
+        what="model",
+    )
 
 
 # ---------------------------------------------------------------- checks before writing
@@ -213,67 +215,7 @@ def _check_mapped(model: MappedModel) -> None:
         )
 
 
-def _model_format(d: Path) -> tuple[str | None, str]:
-    """Return the xcat format of ``d/config.json`` (None when it is not one) and why not."""
-    f = d / CONFIG
-    if not f.is_file():
-        return None, f"{CONFIG} is missing"
-    try:
-        meta = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        return None, f"{CONFIG} is not readable JSON ({e})"
-    fmt = meta.get("format") if isinstance(meta, dict) else None
-    if fmt not in _VERSIONS:
-        return None, f"{CONFIG} has format {fmt!r}, not one of {sorted(_VERSIONS)}"
-    return str(fmt), ""
-
-
-def _target_dir(path: Path) -> Path:
-    """Return the directory ``save`` replaces, checked: new, empty, or an xcat model's."""
-    if path.is_symlink() and not path.exists():
-        raise ValueError(f"path: {path} is a link to {os.readlink(path)}, which does not exist")
-    # a link is kept and what it points to replaced; "." and ".." need a name to rename
-    d = path.resolve() if path.is_symlink() or path.name in ("", ".", "..") else path
-    if d.exists() and not d.is_dir():
-        raise ValueError(f"path: {path} exists and is not a directory")
-    if d.is_dir():
-        entries = sorted(e.name for e in os.scandir(d))
-        if entries:
-            fmt, why = _model_format(d)
-            if fmt is None:
-                shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-                raise ValueError(
-                    f"path: {path} is not an xcat model directory ({why}; it holds "
-                    f"{len(entries)} entries: {shown}); save replaces only a saved model or an "
-                    "empty directory, so nothing was written: choose another path"
-                )
-    return d
-
-
 # ---------------------------------------------------------------- writing
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a directory's entries (new names, renames) durable; POSIX only."""
-    if os.name != "posix":  # pragma: no cover - Windows cannot open a directory
-        return
-    _fsync_file(path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    # "x": a fresh file in a fresh directory, never through an existing link
-    with open(path, "x", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _write_tensors(path: Path, state: dict[str, torch.Tensor], fmt: str) -> None:
@@ -290,7 +232,7 @@ def _write_tensors(path: Path, state: dict[str, torch.Tensor], fmt: str) -> None
         n = int(code.group(1))
         raise OSError(n, os.strerror(n), str(path)) from e
     _readable(path)
-    _fsync_file(path)
+    fsync_file(path)
 
 
 def _readable(path: Path) -> None:
@@ -299,13 +241,7 @@ def _readable(path: Path) -> None:
     safetensors writes owner-only (0600) files; a model directory shared
     with a serving user should not need a chmod.
     """
-    path.chmod(0o666 & ~_umask())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    path.chmod(0o666 & ~current_umask())
 
 
 def _meta(fmt: str, extra: dict[str, Any] | None, files: list[str], **fields: Any) -> str:
@@ -322,12 +258,17 @@ def _meta(fmt: str, extra: dict[str, Any] | None, files: list[str], **fields: An
 
 
 def _write_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> None:
-    """Write a two-tower model into the new, empty directory ``d``; ``config.json`` last."""
+    """Write a two-tower model into the new, empty directory ``d``; ``config.json`` last.
+
+    Each file is synced; the directory itself is synced by the caller
+    (:func:`xcat._atomic.replace_dir`, or :func:`_write_mapped` for ``source/``
+    and ``target/``).
+    """
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     _write_tensors(d / WEIGHTS, state, _FORMAT)
     files = [WEIGHTS]
     if model.vocab is not None:
-        _write_text(d / VOCAB, model.vocab.to_json())
+        write_text(d / VOCAB, model.vocab.to_json())
         files.append(VOCAB)
     meta = _meta(
         _FORMAT,
@@ -337,8 +278,7 @@ def _write_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> 
         # what a feedback update needs to continue training the same way
         training={"frozen": list(model.frozen), "trained_until": model.trained_until},
     )
-    _write_text(d / CONFIG, meta)
-    _fsync_dir(d)
+    write_text(d / CONFIG, meta)
 
 
 def _write_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> None:
@@ -346,118 +286,22 @@ def _write_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> 
     for part, sub in ((SOURCE, model.source_model), (TARGET, model.target_model)):
         (d / part).mkdir()
         _write_two_tower(sub, d / part, {"role": part})
+        fsync_dir(d / part)
     state = {
         f"mapper.{k}": v.detach().cpu().contiguous() for k, v in model.mapper.state_dict().items()
     }
     state["cold"] = torch.from_numpy(np.asarray(model.cold).astype(np.uint8))
     _write_tensors(d / MAPPER, state, _MAPPED_FORMAT)
     meta = _meta(_MAPPED_FORMAT, extra, [SOURCE, TARGET, MAPPER], mapper=model.mapper_sizes)
-    _write_text(d / CONFIG, meta)
-    _fsync_dir(d)
+    write_text(d / CONFIG, meta)
 
 
 def _write_model(model: TwoTower | MappedModel, d: Path, extra: dict[str, Any] | None) -> None:
+    # replace_dir syncs ``d`` itself once this returns
     if isinstance(model, MappedModel):
         _write_mapped(model, d, extra)
     else:
         _write_two_tower(model, d, extra)
-
-
-def _carry(src: Path, dst: Path) -> None:
-    """Bring the entries of the old directory that are not model files into the new one.
-
-    Files are hard-linked where the filesystem allows (no copy), else
-    copied and synced; links are copied as links, never followed.
-    """
-
-    def link_or_copy(a: str, b: str) -> None:
-        try:
-            os.link(a, b, follow_symlinks=False)
-        except OSError:
-            shutil.copy2(a, b, follow_symlinks=False)
-            if not os.path.islink(b):
-                _fsync_file(Path(b))
-
-    for entry in os.scandir(src):
-        if entry.name in _MODEL_ENTRIES:
-            continue
-        target = dst / entry.name
-        if entry.is_dir(follow_symlinks=False):
-            shutil.copytree(entry.path, target, symlinks=True, copy_function=link_or_copy)
-        else:
-            link_or_copy(entry.path, str(target))
-
-
-def _discard(path: Path) -> None:
-    """Delete a directory of this module's own making (a temporary one, or the replaced model)."""
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two directories atomically (Linux ``renameat2``); False where unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):  # pragma: no cover - glibc < 2.28, musl
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # kernel or filesystem lacks it
-        return False
-    raise OSError(err, os.strerror(err), str(a), None, str(b))
-
-
-def _sibling(d: Path, tag: str) -> Path:
-    return d.parent / f".{d.name[:_NAME_KEEP]}{tag}{secrets.token_hex(4)}"
-
-
-def _replace_dir(path: Path, write: Callable[[Path], None]) -> None:
-    """Write a model with ``write(new_dir)`` and put it at ``path`` in one step.
-
-    See the module docstring. On an error the previous model at ``path``
-    is intact and nothing of the new one is left.
-    """
-    d = _target_dir(path)
-    d.parent.mkdir(parents=True, exist_ok=True)
-    old_exists = d.is_dir()
-    new = Path(tempfile.mkdtemp(prefix=f".{d.name[:_NAME_KEEP]}{_TMP_TAG}", dir=d.parent))
-    swapped = False
-    leftover: Path | None = None
-    try:
-        if old_exists:
-            _carry(d, new)
-        write(new)  # synced, config.json last: only a complete model has one
-        # mkdtemp makes 0700; keep the old directory's mode, or what mkdir would give
-        new.chmod(stat.S_IMODE(d.stat().st_mode) if old_exists else 0o777 & ~_umask())
-        if not old_exists:
-            # fails, leaving what is there, if another process made a non-empty d meanwhile
-            os.rename(new, d)
-            swapped = True
-        elif _exchange(new, d):
-            swapped, leftover = True, new  # `new` now holds the previous model
-        else:
-            # two renames; the previous model stays beside `d` until the new one is in place
-            leftover = _sibling(d, _OLD_TAG)
-            os.rename(d, leftover)
-            try:
-                os.rename(new, d)
-            except BaseException:
-                os.rename(leftover, d)
-                raise
-            swapped = True
-        try:
-            _fsync_dir(d.parent)
-        finally:
-            if leftover is not None:
-                _discard(leftover)
-    except BaseException:
-        if not swapped:
-            _discard(new)
-        raise
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -487,37 +331,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return _read_metadata(Path(path))
 
 
-def _unfinished(d: Path) -> str | None:
-    """Why ``d`` is a sibling left by an interrupted :func:`save`, or None."""
-    name = d.name
-    if not name.startswith("."):
-        return None
-    if _TMP_TAG in name:
-        return (
-            f"{d} is the temporary directory of an interrupted xcat save, not a model (a save "
-            "puts a model at its path only once it is complete); delete it"
-        )
-    if _OLD_TAG in name:
-        original = name[1 : name.rindex(_OLD_TAG)]
-        return (
-            f"{d} is the previous model kept by an interrupted xcat save of {d.parent / original}"
-            f"; if that directory is missing, rename this one to it, else delete this one"
-        )
-    return None
-
-
 def _read_metadata(d: Path, expected: str | None = None) -> dict[str, Any]:
-    why = _unfinished(d)
-    if why is not None:
-        raise ValueError(why)
-    if not d.is_dir():
-        backups = sorted(d.parent.glob(f".{glob_escape(d.name[:_NAME_KEEP])}{_OLD_TAG}*"))
-        if backups and d.name:
-            raise FileNotFoundError(
-                f"{d}: no such model directory; an interrupted save kept the previous model as "
-                f"{backups[-1]}: rename it to {d} to use it"
-            )
-        raise FileNotFoundError(f"{d}: no such model directory")
+    check_saved_dir(d, "model")
     f = d / CONFIG
     if not f.is_file():
         held = sorted(e.name for e in os.scandir(d) if e.name in _MODEL_ENTRIES)

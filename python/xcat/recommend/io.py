@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from xcat._atomic import backups, replace_dir, unfinished, write_npy, write_text
+from xcat._atomic import check_saved_dir, marker_check, replace_dir, write_npy, write_text
 from xcat.data.idmap import IdMap
 
 if TYPE_CHECKING:
@@ -152,19 +152,9 @@ def save(rec: Recommender, path: str | Path, *, extra: dict[str, Any] | None = N
         write_text(d / IDS, ids)
         write_text(d / META, text)  # last: only a complete recommender has one
 
-    return replace_dir(path, write, why_not_ours=_why_not_ours, own=_FILES, what="recommender")
-
-
-def _why_not_ours(d: Path) -> str | None:
-    f = d / META
-    if not f.is_file():
-        return f"{META} is missing"
-    try:
-        meta = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        return f"{META} is not readable JSON ({e})"
-    fmt = meta.get("format") if isinstance(meta, dict) else None
-    return None if fmt == FORMAT else f"{META} has format {fmt!r}, not {FORMAT!r}"
+    return replace_dir(
+        path, write, why_not_ours=marker_check(META, {FORMAT}), own=_FILES, what="recommender"
+    )
 
 
 # ---------------------------------------------------------------- loading
@@ -198,17 +188,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         non-negative integers.
     """
     d = Path(path)
-    why = unfinished(d, "recommender")
-    if why is not None:
-        raise ValueError(why)
-    if not d.is_dir():
-        kept = backups(d)
-        if kept:
-            raise FileNotFoundError(
-                f"{d}: no such recommender directory; an interrupted save kept the previous "
-                f"recommender as {kept[-1]}: rename it to {d} to use it"
-            )
-        raise FileNotFoundError(f"{d}: no such recommender directory")
+    check_saved_dir(d, "recommender")
     f = d / META
     if not f.is_file():
         raise FileNotFoundError(f"{d} is not a saved xcat recommender: {META} is missing")
