@@ -383,9 +383,13 @@ def test_truncated_garbled_or_mistyped_weights_are_clear_errors(vocab, tmp_path)
     raw = (base / "model.safetensors").read_bytes()
     n = iter(range(100))
 
-    def with_weights(data):
+    def with_weights(data, *, digest=True):
         d = save(load(base), tmp_path / f"c{next(n)}")
         (d / "model.safetensors").write_bytes(data)
+        if not digest:  # as saved before xcat recorded digests: the reader's own checks
+            meta = json.loads((d / "config.json").read_text())
+            del meta["sha256"]
+            (d / "config.json").write_text(json.dumps(meta))
         return d
 
     (hlen,) = struct.unpack("<Q", raw[:8])
@@ -412,6 +416,8 @@ def test_truncated_garbled_or_mistyped_weights_are_clear_errors(vocab, tmp_path)
     text = json.dumps(header).encode()
     text += b" " * (-len(text) % 8)
     with pytest.raises(ValueError, match=r"model.safetensors: not a readable safetensors file: "):
+        load(with_weights(struct.pack("<Q", len(text)) + text + raw[8 + hlen :], digest=False))
+    with pytest.raises(ValueError, match=r"model.safetensors: corrupted or modified"):
         load(with_weights(struct.pack("<Q", len(text)) + text + raw[8 + hlen :]))
     # an int or bool tensor where floats belong is refused, not cast
     state = load_file(str(base / "model.safetensors"))
@@ -422,6 +428,51 @@ def test_truncated_garbled_or_mistyped_weights_are_clear_errors(vocab, tmp_path)
         save_file(bad, str(d / "model.safetensors"))
         with pytest.raises(ValueError, match=rf"wrong dtype \['{key}: (I64|BOOL) in the file"):
             load(d)
+
+
+def test_weights_modified_after_saving_are_refused_by_their_sha256(vocab, tmp_path):
+    """One flipped byte in the tensor data (header intact): refused, naming the file."""
+    import hashlib
+
+    def flip(wfile):
+        raw = bytearray(wfile.read_bytes())
+        (hlen,) = struct.unpack("<Q", raw[:8])
+        raw[8 + hlen + (len(raw) - 8 - hlen) // 2] ^= 0x01  # mid tensor data
+        wfile.write_bytes(bytes(raw))
+
+    d = save(two_tower(vocab, 1), tmp_path / "m")
+    wfile = d / "model.safetensors"
+    recorded = read_metadata(d)["sha256"]
+    assert recorded == {"model.safetensors": hashlib.sha256(wfile.read_bytes()).hexdigest()}
+    flip(wfile)
+    load_file(str(wfile))  # still a valid safetensors file: only the digest tells
+    with pytest.raises(ValueError, match="corrupted or modified") as e:
+        load(d)
+    assert str(e.value).startswith(f"{wfile}: corrupted or modified since it was saved")
+
+    # a mapped model: the mapper file, and each part's own weights
+    for part in ("mapper.safetensors", "source/model.safetensors", "target/model.safetensors"):
+        m = save(mapped(vocab, 1), tmp_path / f"mm-{part.replace('/', '-')}")
+        assert load(m) is not None
+        flip(m / part)
+        with pytest.raises(ValueError, match="corrupted or modified") as e:
+            load(m)
+        assert str(e.value).startswith(f"{m / part}: corrupted or modified")
+    meta = read_metadata(m)
+    assert set(meta["sha256"]) == {"mapper.safetensors"}
+    assert set(read_metadata(m / "source")["sha256"]) == {"model.safetensors"}
+
+    # a model saved before xcat recorded digests loads, unchecked
+    d = save(two_tower(vocab, 1), tmp_path / "legacy")
+    meta = json.loads((d / "config.json").read_text())
+    del meta["sha256"]
+    (d / "config.json").write_text(json.dumps(meta))
+    assert same(snapshot(load(d)), snapshot(two_tower(vocab, 1)))
+    # a garbled digest table is named
+    meta["sha256"] = {"model.safetensors": "not hex"}
+    (d / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"legacy/config.json: 'sha256' must map file names"):
+        load(d)
 
 
 def test_half_written_models_are_refused_with_what_is_missing(vocab, tmp_path):

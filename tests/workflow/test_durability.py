@@ -247,6 +247,43 @@ def test_evaluate_warns_on_the_command_line(two_runs, tmp_path):
     assert f"Error: {run / 'models' / 'other'} was trained on another split" in result.output
 
 
+def test_evaluate_skips_folders_that_are_not_models(two_runs, tmp_path):
+    from click.testing import CliRunner
+    from xcat.cli import main
+
+    run = tmp_path / "seed0"
+    shutil.copytree(two_runs / "seed0", run)
+    models = run / "models"
+    pretrained = models / "pretrained"
+    save(load(pretrained), models / "copy", extra=read_metadata(pretrained)["extra"])
+    (models / "a-empty").mkdir()
+    (models / "b-notes").mkdir()
+    (models / "b-notes" / "README.txt").write_text("not a model")
+    (models / "c-other").mkdir()
+    (models / "c-other" / "config.json").write_text('{"model_type": "bert"}')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UncheckedSplitWarning)
+        done = evaluate(run, (10,))
+    assert list(done.results) == ["popularity", "copy"]
+    assert done.notes == [
+        f"skipped {models / 'a-empty'}: not an xcat model (no config.json)",
+        f"skipped {models / 'b-notes'}: not an xcat model (no config.json)",
+        f"skipped {models / 'c-other'}: not an xcat model (config.json has format None, not an "
+        "xcat one)",
+    ]
+    report = (run / "report.md").read_text()
+    assert all(f"- warning: {note}" in report for note in done.notes)
+    result = CliRunner().invoke(main, ["evaluate", "--run", str(run), "--k", "10"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: skipped {models / 'a-empty'}: not an xcat model" in result.output
+
+    # a damaged model is an error, not skipped
+    shutil.copytree(models / "copy", models / "broken")
+    (models / "broken" / "config.json").write_text('{"format": "xcat.TwoTower", "form')
+    with pytest.raises(ValueError, match=r"broken/config.json: not an xcat model \(not valid JSON"):
+        evaluate(run, (10,))
+
+
 # ---------------------------------------------------------------- Ctrl-C
 
 

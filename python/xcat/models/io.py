@@ -4,7 +4,8 @@ A two-tower model (format ``"xcat.TwoTower"``)::
 
     model.safetensors   parameters and buffers (histories, item features)
     config.json         format "xcat.TwoTower", format_version, xcat_version, config,
-                        training {frozen, trained_until}, files, extra
+                        training {frozen, trained_until}, sha256 {model.safetensors},
+                        files, extra
     vocab.json          id maps of users, items, features; item domains (if the model has a vocab)
 
 An EMCDR mapped model (:class:`xcat.models.mapped.MappedModel`, format
@@ -14,7 +15,8 @@ An EMCDR mapped model (:class:`xcat.models.mapped.MappedModel`, format
     target/             the target TwoTower, saved as above
     mapper.safetensors  the mapping MLP ("mapper.net.*") and the cold-start mask ("cold", uint8)
     config.json         format "xcat.MappedModel", format_version, xcat_version,
-                        mapper {source_dim, hidden_dim, target_dim}, files, extra
+                        mapper {source_dim, hidden_dim, target_dim},
+                        sha256 {mapper.safetensors}, files, extra
 
 :func:`load` reads either, dispatching on ``config.json``'s ``format``.
 
@@ -40,11 +42,16 @@ temporary or backup sibling directory, a directory without ``config.json``
 (the message names the model files it does hold), one missing a file its
 ``config.json`` lists. It reads each weights file's safetensors header
 (names, dtypes, shapes) and compares it with the tensors ``config.json``
-implies before building the model, so a tampered size allocates nothing.
+implies before building the model, so a tampered size allocates nothing,
+and, before reading its tensors, checks the file's SHA-256 against the one
+``config.json`` records (``sha256``; each part of a mapped model records
+its own), so a flipped bit or an edited weights file is refused. Models
+saved before xcat recorded the digest (no ``sha256``) load unchecked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -218,7 +225,8 @@ def _check_mapped(model: MappedModel) -> None:
 # ---------------------------------------------------------------- writing
 
 
-def _write_tensors(path: Path, state: dict[str, torch.Tensor], fmt: str) -> None:
+def _write_tensors(path: Path, state: dict[str, torch.Tensor], fmt: str) -> str:
+    """Write and sync a safetensors file; return its SHA-256 (hex), read back from disk."""
     from safetensors import SafetensorError
     from safetensors.torch import save_file
 
@@ -233,6 +241,17 @@ def _write_tensors(path: Path, state: dict[str, torch.Tensor], fmt: str) -> None
         raise OSError(n, os.strerror(n), str(path)) from e
     _readable(path)
     fsync_file(path)
+    return _sha256(path)
+
+
+def _sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in chunks of 1 MiB."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        # hashlib.file_digest is Python 3.11+; xcat supports 3.10
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _readable(path: Path) -> None:
@@ -265,7 +284,7 @@ def _write_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> 
     and ``target/``).
     """
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _write_tensors(d / WEIGHTS, state, _FORMAT)
+    digest = _write_tensors(d / WEIGHTS, state, _FORMAT)
     files = [WEIGHTS]
     if model.vocab is not None:
         write_text(d / VOCAB, model.vocab.to_json())
@@ -277,6 +296,7 @@ def _write_two_tower(model: TwoTower, d: Path, extra: dict[str, Any] | None) -> 
         config=model.config.to_dict(),
         # what a feedback update needs to continue training the same way
         training={"frozen": list(model.frozen), "trained_until": model.trained_until},
+        sha256={WEIGHTS: digest},
     )
     write_text(d / CONFIG, meta)
 
@@ -291,8 +311,14 @@ def _write_mapped(model: MappedModel, d: Path, extra: dict[str, Any] | None) -> 
         f"mapper.{k}": v.detach().cpu().contiguous() for k, v in model.mapper.state_dict().items()
     }
     state["cold"] = torch.from_numpy(np.asarray(model.cold).astype(np.uint8))
-    _write_tensors(d / MAPPER, state, _MAPPED_FORMAT)
-    meta = _meta(_MAPPED_FORMAT, extra, [SOURCE, TARGET, MAPPER], mapper=model.mapper_sizes)
+    digest = _write_tensors(d / MAPPER, state, _MAPPED_FORMAT)
+    meta = _meta(
+        _MAPPED_FORMAT,
+        extra,
+        [SOURCE, TARGET, MAPPER],
+        mapper=model.mapper_sizes,
+        sha256={MAPPER: digest},
+    )
     write_text(d / CONFIG, meta)
 
 
@@ -413,7 +439,10 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> TwoTower | 
         rows, or item feature rows of another width (the message names the
         file, the id map and both sizes). For a mapped model, each of
         ``source/`` and ``target/`` is checked so, and their vocabularies
-        must hold the same users and items in the same order.
+        must hold the same users and items in the same order. Also if
+        a weights file's SHA-256 differs from the one ``config.json``
+        records (corrupted or modified since it was saved; the message
+        names the file), or ``sha256`` is not a table of digests.
     """
     d = Path(path)
     meta = _read_metadata(d)
@@ -529,6 +558,34 @@ def _check_header(
         raise ValueError(f"{wfile}: weights do not match {CONFIG}: {'; '.join(problems)}")
 
 
+def _check_sha256(wfile: Path, meta: dict[str, Any]) -> None:
+    """Refuse a weights file whose bytes differ from the SHA-256 its ``config.json`` records.
+
+    Models saved before the digest was recorded (no ``sha256`` in
+    ``config.json``) are read unchecked.
+    """
+    recorded = meta.get("sha256")
+    if recorded is None:
+        return
+    cfile = wfile.parent / CONFIG
+    if not isinstance(recorded, dict) or not all(
+        isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) for v in recorded.values()
+    ):
+        raise ValueError(
+            f"{cfile}: 'sha256' must map file names to SHA-256 digests (64 lowercase hex "
+            f"digits), got {recorded!r}"
+        )
+    expected = recorded.get(wfile.name)
+    if expected is None:
+        return
+    actual = _sha256(wfile)
+    if actual != expected:
+        raise ValueError(
+            f"{wfile}: corrupted or modified since it was saved: its SHA-256 is {actual}, "
+            f"{CONFIG} records {expected}; restore the model from a copy or save it again"
+        )
+
+
 def _read_tensors(wfile: Path) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -620,6 +677,7 @@ def _load_two_tower(d: Path, meta: dict[str, Any], device: str | torch.device) -
     vocab = _read_vocab(vfile) if vfile.is_file() else None
     if vocab is not None:
         _check_vocab(vfile, wfile, vocab, shell)
+    _check_sha256(wfile, meta)
     state = _read_tensors(wfile)
     model = TwoTower(config)
     model.vocab = vocab
@@ -672,6 +730,7 @@ def _load_mapped(d: Path, meta: dict[str, Any], device: str | torch.device) -> M
 
     with torch.device("meta"):  # a tampered hidden_dim allocates nothing
         _check_header(mfile, mapper_tensors(), _read_header(mfile))
+    _check_sha256(mfile, meta)
     state = _read_tensors(mfile)
     cold = state.pop("cold")
     if cold.dtype != torch.uint8 or bool((cold > 1).any()):

@@ -19,6 +19,7 @@ Every model a step saves records its split (:func:`~xcat.workflow.rundir.split_i
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -419,7 +420,8 @@ class Evaluation:
     notes : list of str
         Warnings, also in the report: models that record no split (scored
         unchecked, :class:`UncheckedSplitWarning`), a run that quickstart did
-        not finish.
+        not finish, folders of ``models/`` skipped as not xcat models (no
+        ``config.json``, or one of another format), one line each.
     """
 
     results: dict[str, Any]
@@ -466,7 +468,11 @@ def evaluate(
         (``argument="run"``) Another xcat process is writing the run.
     ValueError
         A model of the run was trained on another split or other data
-        (:func:`~xcat.workflow.rundir.check_split`; nothing is written).
+        (:func:`~xcat.workflow.rundir.check_split`; nothing is written), or
+        is damaged (a ``config.json`` that is not valid JSON, bad weights:
+        see :func:`xcat.models.load`). Folders of ``models/`` that are not
+        xcat models (no ``config.json``, or one without an ``xcat.``
+        format) are skipped, each named in ``notes``.
 
     Warns
     -----
@@ -476,6 +482,31 @@ def evaluate(
     """
     with writing(_run_path(run), "run"):
         return _evaluate(_as_run(run), ks, command)
+
+
+def _not_a_model(d: Path) -> str | None:
+    """Why the folder ``d`` of a run's ``models/`` is no xcat model, or None when it is one.
+
+    Not a model: no ``config.json``, or one that is a JSON object without
+    an ``xcat.`` format (another tool's). A ``config.json`` that is not
+    valid JSON, or of an ``xcat.`` format, is a model: if it is damaged,
+    loading it raises (a broken model is an error, not skipped).
+    """
+    from xcat.models.io import CONFIG
+
+    f = d / CONFIG
+    if not f.is_file():
+        return f"no {CONFIG}"
+    try:
+        meta = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    fmt = meta.get("format")
+    if isinstance(fmt, str) and fmt.startswith("xcat."):
+        return None
+    return f"{CONFIG} has format {fmt!r}, not an xcat one"
 
 
 def _evaluate(run: Run, ks: Sequence[int], command: str) -> Evaluation:
@@ -494,8 +525,13 @@ def _evaluate(run: Run, ks: Sequence[int], command: str) -> Evaluation:
     # the baseline first, then the transfer strategies and updated models by name
     names = [n for n in run.model_names() if run.model_path(n).is_dir()]
     names.sort(key=lambda n: (n != SCRATCH, n))
-    split = split_identity(data, protocol, cfg)
     warned = []
+    for name in list(names):  # an empty folder, a notebook's, another tool's: said, not fatal
+        why = _not_a_model(run.model_path(name))
+        if why is not None:
+            names.remove(name)
+            warned.append(f"skipped {run.model_path(name)}: not an xcat model ({why})")
+    split = split_identity(data, protocol, cfg)
     for name in names:  # every model checked before any is scored
         note = check_split(run.model_path(name), split)
         if note is not None:
