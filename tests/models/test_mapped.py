@@ -195,6 +195,9 @@ def test_missing_files_and_wrong_formats_are_clear_errors(mapped, tmp_path):
     d = copy()
     state["cold"] = torch.full((len(mapped.cold),), 7, dtype=torch.uint8)
     save_file(state, str(d / "mapper.safetensors"))
+    with pytest.raises(ValueError, match="corrupted or modified since it was saved"):
+        load(d)  # the recorded SHA-256 no longer matches
+    edit_config(d, lambda m: m.pop("sha256"))  # as a model saved before digests were stored
     with pytest.raises(ValueError, match="uint8 mask of 0/1"):
         load(d)
 
