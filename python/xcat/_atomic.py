@@ -191,6 +191,20 @@ def marker_check(marker: str, formats: Collection[str]) -> Callable[[Path], str 
     return check
 
 
+def read_json(f: Path, what: str) -> Any:
+    """Parse the JSON metadata file ``f`` of a saved ``what`` (``"model"``, ``"recommender"``).
+
+    Raises
+    ------
+    ValueError
+        ``"<f>: not an xcat <what> (not valid JSON: ...)"``.
+    """
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{f}: not an xcat {what} (not valid JSON: {e})") from None
+
+
 def check_saved_dir(d: Path, what: str) -> None:
     """Refuse ``d`` unless it is a directory a :func:`replace_dir` save may have left there.
 

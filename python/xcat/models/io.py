@@ -68,6 +68,7 @@ from xcat._atomic import (
     fsync_dir,
     fsync_file,
     marker_check,
+    read_json,
     replace_dir,
     write_text,
 )
@@ -368,10 +369,7 @@ def _read_metadata(d: Path, expected: str | None = None) -> dict[str, Any]:
             else ""
         )
         raise FileNotFoundError(f"{d} is not a saved xcat model: {CONFIG} is missing{hint}")
-    try:
-        meta = json.loads(f.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{f}: not an xcat model (not valid JSON: {e})") from None
+    meta = read_json(f, "model")
     fmt = meta.get("format") if isinstance(meta, dict) else None
     if expected is not None and fmt != expected:
         what = "two-tower model" if expected == _FORMAT else f"{expected} model"

@@ -37,7 +37,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from xcat._atomic import check_saved_dir, marker_check, replace_dir, write_npy, write_text
+from xcat._atomic import (
+    check_saved_dir,
+    marker_check,
+    read_json,
+    replace_dir,
+    write_npy,
+    write_text,
+)
 from xcat.data.idmap import IdMap
 
 if TYPE_CHECKING:
@@ -192,10 +199,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     f = d / META
     if not f.is_file():
         raise FileNotFoundError(f"{d} is not a saved xcat recommender: {META} is missing")
-    try:
-        meta = json.loads(f.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{f}: not an xcat recommender (not valid JSON: {e})") from None
+    meta = read_json(f, "recommender")
     fmt = meta.get("format") if isinstance(meta, dict) else None
     if fmt != FORMAT:
         raise ValueError(f"{f}: not an xcat recommender (format {fmt!r}, expected {FORMAT!r})")

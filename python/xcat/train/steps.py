@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from xcat.models.losses import bpr_loss, full_softmax_loss, mse_loss, sampled_softmax_loss
+from xcat.models.towers.base import left_align
 from xcat.models.two_tower import TwoTower
 from xcat.models.vocab import EncodedInteractions
 from xcat.train.config import TrainConfig
@@ -278,9 +279,7 @@ def cold_start_views(
     real = seq != pad
     in_query[real] = item_domain[seq[real]] == query_domain
     keep = real & ~in_query
-    # a stable sort on "is dropped" moves the kept items to the front, in their order
-    order = np.argsort(~keep, axis=1, kind="stable")
-    view = np.where(np.take_along_axis(keep, order, axis=1), np.take_along_axis(seq, order, 1), pad)
+    view = left_align(torch.from_numpy(np.where(keep, seq, pad)), pad).numpy()
     has_view = keep.any(axis=1)
     q = item_domain[train.items] == query_domain
     pairs = np.unique(
