@@ -87,3 +87,22 @@ def test_other_import_errors_pass_through(error):
         with requires_extra("this"):
             raise error
     assert info.value is error
+
+
+def test_serve_without_fastapi_says_which_extra_to_install(tmp_path):
+    # a saved recommender to serve, then fastapi blocked as if the serve extra were missing
+    setup = (
+        "import numpy as np, scipy.sparse as sp\n"
+        "from xcat.data.idmap import IdMap\nfrom xcat.recommend import Recommender\n"
+        "Recommender(np.ones((1, 2), np.float32), np.ones((2, 2), np.float32),"
+        " user_ids=IdMap(['u'], name='user'), item_ids=IdMap(['a', 'b'], name='item'),"
+        " item_categories=['c', 'c'], history=sp.csr_matrix((1, 2))).save('rec')\n"
+    )
+    subprocess.run([sys.executable, "-c", setup], cwd=tmp_path, check=True)
+    code = "from xcat.cli import main; main(['serve', '--model', 'rec'], prog_name='xcat')"
+    out = run_without("fastapi", code, tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        "Error: xcat serve needs FastAPI (module 'fastapi' is not installed): "
+        'pip install "xcat[serve]"'
+    )

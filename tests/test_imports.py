@@ -10,7 +10,15 @@ import pytest
 
 @pytest.mark.parametrize(
     "modules",
-    ["xcat", "xcat.recommend", "xcat.evaluate", "xcat.data", "xcat.cli", "xcat.workflow"],
+    [
+        "xcat",
+        "xcat.recommend",
+        "xcat.evaluate",
+        "xcat.data",
+        "xcat.cli",
+        "xcat.workflow",
+        "xcat.serve",
+    ],
 )
 def test_light_layers_do_not_import_torch(modules):
     # A fresh interpreter: this test process has torch loaded already.

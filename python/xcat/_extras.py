@@ -2,9 +2,10 @@
 
 ``import xcat`` needs NumPy only; training, transfer, model files and the
 report's plot need the ``train`` extra (PyTorch, safetensors, tqdm,
-matplotlib). Where such a module is missing, :func:`requires_extra` turns
-Python's bare ``ModuleNotFoundError`` into a :class:`MissingExtraError` whose
-one-line message names the extra to install. This module imports nothing
+matplotlib); ``xcat serve`` needs the ``serve`` extra (FastAPI, uvicorn).
+Where such a module is missing, :func:`requires_extra` turns Python's bare
+``ModuleNotFoundError`` into a :class:`MissingExtraError` whose one-line
+message names the extra to install. This module imports nothing
 of xcat, so every layer may use it.
 """
 
@@ -21,6 +22,8 @@ EXTRA_MODULES: dict[str, tuple[str, str]] = {
     "safetensors": ("train", "safetensors"),
     "tqdm": ("train", "tqdm"),
     "matplotlib": ("train", "matplotlib"),
+    "fastapi": ("serve", "FastAPI"),
+    "uvicorn": ("serve", "uvicorn"),
 }
 
 

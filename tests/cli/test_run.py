@@ -131,6 +131,13 @@ def test_pretrain_transfer_evaluate_recommend_commands(tmp_path):
         "recommend", "--run", run_dir, "--strategy", "freeze", "--user", "user-000003", "-n", 3
     )
     assert "user-000003" in out and "tgt-" in out
+    # cross-category similar items of a source item, from the saved recommender
+    out = run_cli("similar", "--run", run_dir, "--strategy", "freeze", "--item", "src-00003")
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert len(rows) == 10 and all(r[0] == "src-00003" and r[2].startswith("tgt-") for r in rows)
+    # xcat serve wants a recommender, and says where the run's are
+    result = CliRunner().invoke(main, ["serve", "--model", str(run_dir)])
+    assert result.exit_code == 2 and "recommenders/" in result.output and "freeze" in result.output
 
 
 def test_bad_data_spec_is_a_clear_error(tmp_path, monkeypatch):

@@ -90,3 +90,27 @@ def test_the_fallback_uses_the_evaluation_popularity_distinct_users():
     pop = popularity_topn(item_popularity(coo.row, coo.col, 6), 1, 3, candidates=[3, 4, 5])
     assert [f"i{k}" for k in pop.indices[0]] == out["item"].tolist()
     assert pop.scores[0].tolist() == out["score"].tolist()
+
+
+def test_similar_items_cross_category_by_hand(rec):
+    # i0 = (1, 0) is beauty; toys by cosine: i3 (1, 0.1) ~0.995, i4 (0.1, 1) ~0.0995, i5 -0.707
+    out = rec.similar_items("i0", n=3, category="toys")
+    assert out["similar"].tolist() == ["i3", "i4", "i5"]
+    np.testing.assert_allclose(out["score"], [1 / np.sqrt(1.01), 0.1 / np.sqrt(1.01), -(0.5**0.5)])
+    assert out["rank"].tolist() == [1, 2, 3] and set(out["category"]) == {"toys"}
+    # every category: the item itself is left out unless asked for
+    assert rec.similar_items(["i0"], n=1)["similar"].tolist() == ["i3"]
+    assert rec.similar_items(["i0"], n=1, exclude_self=False)["similar"].tolist() == ["i0"]
+    # several queries, in the order given, padding when fewer are eligible
+    two = rec.similar_items(["i4", "i1"], n=5, category="toys")
+    assert two["item"].tolist() == ["i4", "i4", "i1", "i1", "i1"]
+    assert two["similar"].tolist()[:2] == ["i3", "i5"]  # i4 itself left out
+
+
+def test_similar_items_errors_name_the_argument(rec):
+    with pytest.raises(ValueError, match=r"items: not known to the recommender: \['nope'\]"):
+        rec.similar_items(["i0", "nope"])
+    with pytest.raises(ValueError, match="items: expected at least one"):
+        rec.similar_items([])
+    with pytest.raises(ValueError, match="category"):
+        rec.similar_items("i0", category="garden")

@@ -8,7 +8,8 @@ from xcat import __version__
 from xcat.cli.data import data
 from xcat.cli.demo import demo
 from xcat.cli.feedback import feedback
-from xcat.cli.run import evaluate, pretrain, quickstart, recommend, transfer
+from xcat.cli.run import evaluate, pretrain, quickstart, recommend, similar, transfer
+from xcat.cli.serve import serve
 
 
 class _Group(click.Group):
@@ -33,6 +34,8 @@ main.add_command(pretrain)
 main.add_command(transfer)
 main.add_command(evaluate)
 main.add_command(recommend)
+main.add_command(similar)
+main.add_command(serve)
 main.add_command(feedback)
 main.add_command(demo)
 main.add_command(data)

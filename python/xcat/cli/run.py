@@ -364,3 +364,23 @@ def recommend(run_dir, strategy, users, n, category, explain, unknown):
     for note in done.notes:
         click.echo(f"note: {note}; they get the most popular items", err=True)
     click.echo(done.table.drop(columns=["user_row", "item_row"]).to_string(index=False))
+
+
+@click.command(cls=Command)
+@click.option("--run", "run_dir", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--strategy", required=True, help="Which model of the run (a folder of RUN/models).")
+@click.option(
+    "--item", "items", multiple=True, required=True, help="Raw item id (repeat for several)."
+)
+@click.option("-n", "--top", "n", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--category", default=None, help="Only items of this category [default: the target category]."
+)
+def similar(run_dir, strategy, items, n, category):
+    """Items of the target category nearest to given items (e.g. source-category ones)."""
+    from xcat.workflow import similar as run_similar
+
+    done = run_similar(run_dir, strategy, items, n=n, category=category)
+    if done.rebuilt:
+        click.echo(f"note: no saved recommender to load: {done.rebuilt}", err=True)
+    click.echo(done.table.to_string(index=False))

@@ -301,6 +301,90 @@ class Recommender:
             out = self._explain(out, category, explain_k)
         return out
 
+    def similar_items(
+        self,
+        items: Hashable | Iterable[Hashable],
+        n: int = 10,
+        *,
+        category: Hashable | Iterable[Hashable] | None = None,
+        exclude_self: bool = True,
+    ) -> pd.DataFrame:
+        """Items nearest to given items, e.g. target-category items like a source item.
+
+        The cross-category use: ``similar_items("a-lipstick", category="toys")``
+        lists the toys nearest to a beauty product in the shared item space
+        the transfer learned (a "customers who like this also like" shelf in
+        another department). Exact, by :func:`xcat.topn` with the cosine
+        similarity of the item vectors (whatever ``metric`` users are scored
+        with: item-item similarity should not favour items with long
+        vectors), ties to the lower item row.
+
+        Parameters
+        ----------
+        items : raw item id or iterable of raw item ids
+            The query items, of any category.
+        n : int, default 10
+            Similar items per query item.
+        category : category or list of categories, optional
+            Only return items of these categories; default every category.
+        exclude_self : bool, default True
+            Leave the query item out of its own list.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``item`` (the query, raw id), ``rank`` (1 = most
+            similar), ``similar`` (raw id), ``score`` (float32 cosine
+            similarity), ``category`` (of the similar item); one block of
+            rows per query item, in the order given. Fewer than ``n`` rows
+            for an item only when fewer items are eligible.
+
+        Raises
+        ------
+        ValueError
+            Naming ``items``: an item the recommender does not know (the
+            message lists them), or no items; an unknown ``category``; a bad
+            ``n`` (as :func:`xcat.topn`).
+        """
+        queries: list[Hashable] = (
+            [items]
+            if isinstance(items, (str, bytes, int, np.integer))
+            else list(cast(Iterable[Hashable], items))
+        )
+        if not queries:
+            raise ValueError("items: expected at least one item id, got none")
+        missing = self.item_ids.unknown(queries)
+        if len(missing):
+            raise ValueError(f"items: not known to the recommender: {list(missing[:10])}")
+        rows = self.item_ids.encode(queries, unknown="raise")
+        candidates = self._candidates(category)
+        exclude = None
+        if exclude_self:
+            m = len(rows)
+            exclude = sp.csr_matrix(
+                (np.ones(m, dtype=np.float32), (np.arange(m), rows)),
+                shape=(m, len(self.item_vectors)),
+            )
+        indices, scores = topn(
+            self.item_vectors[rows],
+            self.item_vectors,
+            n,
+            metric="cosine",
+            exclude=exclude,
+            candidates=candidates,
+        )
+        keep = (indices >= 0).ravel()
+        flat = indices.ravel()[keep]
+        return pd.DataFrame(
+            {
+                "item": np.repeat(np.asarray(queries, dtype=object), n)[keep],
+                "rank": np.tile(np.arange(1, n + 1), len(queries))[keep],
+                "similar": self.item_ids.decode(flat),
+                "score": scores.ravel()[keep],
+                "category": self.item_categories[flat],
+            }
+        )
+
     def _frame(self, users, rows, top, source: str) -> pd.DataFrame:
         if top is None:
             return pd.DataFrame(columns=["user", "rank", "item", "score", "source"])

@@ -8,6 +8,7 @@
 ``transfer``       :func:`transfer`: one strategy on a run
 ``evaluate``       :func:`evaluate`: every model of a run, the report
 ``recommend``      :func:`recommend`: one model of a run
+``similar``        :func:`similar`: items nearest to items, one model of a run
 ``feedback``       :func:`feedback`: new events into a saved model, measured
 ``data stats``     :func:`data_stats`: counts, overlap, density, removals
 =================  ==========================================================
@@ -64,6 +65,7 @@ from xcat.workflow.steps import (
     pretrain,
     quickstart,
     recommend,
+    similar,
     transfer,
 )
 
@@ -104,6 +106,7 @@ __all__ = [
     "recommend",
     "run_baselines",
     "run_experiment",
+    "similar",
     "split_holdout",
     "transfer",
 ]

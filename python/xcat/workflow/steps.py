@@ -660,15 +660,7 @@ def recommend(
     """
     from xcat.data import UnknownIdWarning
 
-    run = _as_run(run)
-    run.check_model(strategy)
-    rec, why = saved_recommender(run, strategy)
-    if rec is not None:
-        target = list(rec.metadata["extra"]["target"])
-    else:
-        _, protocol = run.load_split()
-        rec = run.recommender(strategy, protocol.data)
-        target = list(protocol.data.target_domain)
+    rec, target, rebuilt = _run_recommender(run, strategy)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownIdWarning)
         table = rec.recommend(
@@ -678,5 +670,57 @@ def recommend(
             explain=explain,
             unknown=unknown,
         )
-    rebuilt = f"{why}; rebuilt it from the run's data" if why else ""
     return Recommendations(table, [str(w.message) for w in caught], rebuilt)
+
+
+def _run_recommender(run: Run | str | Path, strategy: str) -> tuple[Any, list[Hashable], str]:
+    """Return a run model's recommender, its target categories, and why it was rebuilt ("")."""
+    run = _as_run(run)
+    run.check_model(strategy)
+    rec, why = saved_recommender(run, strategy)
+    if rec is not None:
+        return rec, list(rec.metadata["extra"]["target"]), ""
+    _, protocol = run.load_split()
+    rec = run.recommender(strategy, protocol.data)
+    return rec, list(protocol.data.target_domain), f"{why}; rebuilt it from the run's data"
+
+
+def similar(
+    run: Run | str | Path,
+    strategy: str,
+    items: Sequence[Hashable],
+    *,
+    n: int = 10,
+    category: Hashable | Sequence[Hashable] | None = None,
+) -> Recommendations:
+    """Items nearest to given items with one model of a run (cross-category similar items).
+
+    Parameters
+    ----------
+    run : Run, str or pathlib.Path
+    strategy : str
+        Which model of the run (a folder of ``RUN/models``).
+    items : sequence of hashable
+        Raw item ids, of any category (typically source-category items).
+    n : int, default 10
+        Similar items per item.
+    category : category or list of categories, optional
+        Only items of these categories; default the run's target categories.
+
+    Returns
+    -------
+    Recommendations
+        ``table`` is :meth:`xcat.recommend.Recommender.similar_items`'s
+        (``item``, ``rank``, ``similar``, ``score``, ``category``);
+        ``notes`` is empty; ``rebuilt`` as for :func:`recommend`.
+
+    Raises
+    ------
+    ArgumentError
+        The run has no ``run.json``, or no model ``strategy``.
+    ValueError
+        An item the model does not know, or an unknown category.
+    """
+    rec, target, rebuilt = _run_recommender(run, strategy)
+    table = rec.similar_items(list(items), n, category=category or target)
+    return Recommendations(table, [], rebuilt)
