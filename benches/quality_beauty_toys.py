@@ -162,13 +162,25 @@ def cmd_single(a: argparse.Namespace) -> None:
     out = {"dropout": a.dropout, "seconds": time.perf_counter() - t}
     out["valid"] = model_metrics(m, valid, k=10).ndcg
     out["history"] = [(h["epoch"], round(h["ndcg"], 4), round(h["seconds"])) for h in res.history]
-    if a.test:  # the test ranking excludes training and validation items
-        test = ValidationSet.build(
-            vocab.encode(s.test), [train, valid_pairs], n_items=vocab.n_items, candidates=every
-        )
-        m.set_history(vocab.histories(s.train, s.valid, max_len=50))
-        out["test"] = model_metrics(m, test, k=10).ndcg
-    print(json.dumps(out))
+    print(json.dumps(out), flush=True)
+    save(m, OUT / f"single_{a.name}", extra={"args": vars(a)})
+
+
+def cmd_single_test(a: argparse.Namespace) -> None:
+    """Score a saved single-domain model on the test items once (after the choice)."""
+    toys = load_amazon2014_5core("beauty", "toys").target
+    s = leave_last_out(toys, n_test=1, n_valid=1)
+    m = load(OUT / f"single_{a.name}")
+    vocab = m.vocab
+    train, valid_pairs = vocab.encode(s.train), vocab.encode(s.valid)
+    every = np.arange(vocab.n_items)
+    # The test ranking excludes training and validation items; the history
+    # now includes the validation item, as at serving time.
+    test = ValidationSet.build(
+        vocab.encode(s.test), [train, valid_pairs], n_items=vocab.n_items, candidates=every
+    )
+    m.set_history(vocab.histories(s.train, s.valid, max_len=50))
+    print(json.dumps({"name": a.name, "test": model_metrics(m, test, k=10).ndcg}))
 
 
 def main() -> None:
@@ -190,10 +202,14 @@ def main() -> None:
     si = sub.add_parser("single")
     si.add_argument("--dropout", type=float, default=0.2)
     si.add_argument("--epochs", type=int, default=30)
-    si.add_argument("--test", action="store_true")
+    si.add_argument("--name", required=True)
+    st = sub.add_parser("single-test")
+    st.add_argument("--name", required=True)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    {"train": cmd_train, "fuse": cmd_fuse, "single": cmd_single}[a.cmd](a)
+    cmds = {"train": cmd_train, "fuse": cmd_fuse, "single": cmd_single}
+    cmds["single-test"] = cmd_single_test
+    cmds[a.cmd](a)
 
 
 if __name__ == "__main__":

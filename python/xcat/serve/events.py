@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from xcat._atomic import fsync_dir
+
 __all__ = ["EVENT_COLUMNS", "EventLog"]
 
 #: The log's header, in order.
@@ -81,7 +83,7 @@ class EventLog:
         size = os.fstat(self._fd).st_size
         if size == 0:
             self._write(_HEADER)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)  # the new file's directory entry, too
             return
         head = os.pread(self._fd, len(_HEADER), 0)
         if head != _HEADER:
@@ -195,12 +197,3 @@ class _Flock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._lock.release()
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a new file's directory entry durable too (POSIX: fsync the directory)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
