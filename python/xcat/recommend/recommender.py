@@ -99,6 +99,7 @@ class Recommender:
         self.item_ids = item_ids
         self.metric = metric
         self.metadata: dict[str, Any] = {}
+        self._rows_by_category: dict[Hashable, np.ndarray] | None = None
         if popularity is None:
             coo = self.history.tocoo()
             # the one popularity definition (distinct users per item), as in evaluation
@@ -190,7 +191,18 @@ class Recommender:
 
     def categories(self) -> list[Hashable]:
         """Return the item categories, in order of first appearance."""
-        return list(pd.unique(self.item_categories))
+        return list(self._category_rows())
+
+    def _category_rows(self) -> dict[Hashable, np.ndarray]:
+        """Item rows of each category (ascending), computed once: serving asks per request."""
+        if self._rows_by_category is None:
+            codes, uniques = pd.factorize(self.item_categories)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+            self._rows_by_category = {
+                c: order[bounds[k] : bounds[k + 1]] for k, c in enumerate(uniques)
+            }
+        return self._rows_by_category
 
     def _candidates(self, category: Hashable | Iterable[Hashable] | None) -> np.ndarray | None:
         if category is None:
@@ -200,13 +212,15 @@ class Recommender:
             if isinstance(category, (str, int))
             else list(cast(Iterable[Hashable], category))
         )
-        known = set(self.categories())
-        missing = [c for c in wanted if c not in known]
+        rows = self._category_rows()
+        missing = [c for c in wanted if c not in rows]
         if missing:
             raise ValueError(
-                f"category: {missing} not among the item categories {sorted(known, key=str)}"
+                f"category: {missing} not among the item categories {sorted(rows, key=str)}"
             )
-        return np.flatnonzero(np.isin(self.item_categories, np.asarray(wanted)))
+        if len(set(wanted)) == 1:
+            return rows[wanted[0]]
+        return np.sort(np.concatenate([rows[c] for c in dict.fromkeys(wanted)]))
 
     def recommend(
         self,
@@ -291,12 +305,13 @@ class Recommender:
                 self._frame(unknown_users, np.full(n_unknown, -1), (idx, scores), "popular")
             )
         out = pd.concat(frames, ignore_index=True) if frames else self._frame([], [], None, "")
-        # Back to the caller's user order.
         position = {u: i for i, u in enumerate(dict.fromkeys(users))}
-        out = out.sort_values(
-            ["user", "rank"], key=lambda c: c.map(position) if c.name == "user" else c
-        )
-        out = out.reset_index(drop=True)
+        if len(frames) > 1 or len(position) < len(users):
+            # Back to the caller's user order (one frame of distinct users already is).
+            out = out.sort_values(
+                ["user", "rank"], key=lambda c: c.map(position) if c.name == "user" else c
+            )
+            out = out.reset_index(drop=True)
         if explain:
             out = self._explain(out, category, explain_k)
         return out
