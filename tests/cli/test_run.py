@@ -186,3 +186,41 @@ def test_quickstart_baselines_and_select_on_options(tmp_path):
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["experiment"]["select_on"] == "all"
     assert run["experiment"]["baselines"] == ["popularity", "itemknn-merged"]
+
+
+def test_own_csv_through_the_cli_end_to_end(tmp_path, monkeypatch):
+    # one's own log: a CSV with other column names, split by category value on the CLI
+    from xcat.data.synthetic import make_cross_category
+
+    data = make_cross_category(seed=0)
+    frame = pd.concat([data.source.data, data.target.data], ignore_index=True)
+    frame = frame.rename(columns={"user": "customer", "item": "sku", "category": "dept"})
+    frame["ts"] = frame.pop("timestamp").astype("int64") // 10**9
+    log = tmp_path / "shop.csv"
+    frame.to_csv(log, index=False)
+    cols = ["--user-col", "customer", "--item-col", "sku", "--category-col", "dept"]
+    cols += ["--timestamp-col", "ts"]
+    # without the domains: one line naming the option and listing the categories
+    result = CliRunner().invoke(main, ["pretrain", "--data", str(log), "--out", "x", *cols])
+    assert result.exit_code == 2, result.output
+    assert "--source" in result.output and "'electronics', 'clothing'" in result.output
+    # an unknown category is named
+    result = CliRunner().invoke(
+        main,
+        ["pretrain", "--data", str(log), "--source", "garden", "--target", "clothing", "--out",
+         "x", *cols],
+    )  # fmt: skip
+    assert result.exit_code != 0 and "garden" in result.output
+    run_dir = tmp_path / "own"
+    domains = ["--source", "electronics", "--target", "clothing"]
+    run_cli("pretrain", "--data", log, *domains, *cols, "--out", run_dir, "--epochs", 1,
+            "--threads", 2)  # fmt: skip
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["data"] == str(log.resolve()) and record["table"]["source"] == ["electronics"]
+    # the run reloads its data from anywhere: the path and the columns are in run.json
+    monkeypatch.chdir(tmp_path.parent)
+    run_cli("transfer", "--run", run_dir, "--strategy", "freeze", "--epochs", 1)
+    out = run_cli("evaluate", "--run", run_dir)
+    assert "freeze" in out
+    out = run_cli("recommend", "--run", run_dir, "--strategy", "freeze", "--user", "user-000003")
+    assert "user-000003" in out and "tgt-" in out

@@ -28,6 +28,7 @@ __all__ = [
     "cli_message",
     "command_line",
     "common_options",
+    "table_spec",
     "dataset_spec_help",
     "input_formats",
 ]
@@ -265,6 +266,34 @@ def common_options(f: Any) -> Any:
         ),
         click.option("--data-dir", default=None, help="Folder of the shared datasets."),
         click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            help="With --data FILE: source category value (repeatable).",
+        ),
+        click.option(
+            "--target",
+            "targets",
+            multiple=True,
+            help="With --data FILE: target category value (repeatable).",
+        ),
+        click.option(
+            "--user-col", default=None, help="With --data FILE: user-id column [default: user]."
+        ),
+        click.option(
+            "--item-col", default=None, help="With --data FILE: item-id column [default: item]."
+        ),
+        click.option(
+            "--category-col",
+            default=None,
+            help="With --data FILE: category column [default: category].",
+        ),
+        click.option(
+            "--timestamp-col",
+            default=None,
+            help="With --data FILE: timestamp column (epoch seconds or ISO 8601) [default: none].",
+        ),
+        click.option(
             "--seed", default=0, show_default=True, help="Seed of the split and training."
         ),
         click.option(
@@ -301,6 +330,27 @@ def common_options(f: Any) -> Any:
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def table_spec(
+    sources: tuple[str, ...],
+    targets: tuple[str, ...],
+    user_col: str | None,
+    item_col: str | None,
+    category_col: str | None,
+    timestamp_col: str | None,
+) -> dict[str, Any] | None:
+    """Return the own-data options as :func:`xcat.workflow.load_data`'s ``table`` (or None)."""
+    read = {
+        "user": user_col,
+        "item": item_col,
+        "category": category_col,
+        "timestamp": timestamp_col,
+    }
+    read = {k: v for k, v in read.items() if v is not None}
+    if not (sources or targets or read):
+        return None
+    return {"source": list(sources), "target": list(targets), "read": read}
 
 
 def command_line() -> str:

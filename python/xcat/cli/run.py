@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from xcat.cli.options import Command, command_line, common_options
+from xcat.cli.options import Command, command_line, common_options, table_spec
 from xcat.workflow import BASELINE_NAMES, SELECT_ON, STRATEGY_NAMES, USER_TOWERS
 
 
@@ -126,6 +126,12 @@ def _cutoffs(ctx: Any, param: Any, value: str) -> list[int]:
 def quickstart(
     data_spec,
     data_dir,
+    sources,
+    targets,
+    user_col,
+    item_col,
+    category_col,
+    timestamp_col,
     seed,
     device,
     threads,
@@ -180,6 +186,7 @@ def quickstart(
         data_spec,
         data_dir=data_dir,
         sample_users=sample_users,
+        table=table_spec(sources, targets, user_col, item_col, category_col, timestamp_col),
         config=config,
         echo=click.echo,
         command=command_line(),
@@ -229,6 +236,12 @@ def quickstart(
 def pretrain(
     data_spec,
     data_dir,
+    sources,
+    targets,
+    user_col,
+    item_col,
+    category_col,
+    timestamp_col,
     seed,
     device,
     threads,
@@ -256,6 +269,7 @@ def pretrain(
         data_spec,
         data_dir=data_dir,
         sample_users=sample_users,
+        table=table_spec(sources, targets, user_col, item_col, category_col, timestamp_col),
         config=config,
         echo=click.echo,
     )

@@ -128,14 +128,17 @@ def load_data(
     *,
     seed: int = 0,
     sample_users: int | None = None,
+    table: Mapping[str, Any] | None = None,
 ) -> CrossDomainData:
-    """Load the source and target domains a dataset spec names.
+    """Load the source and target domains a dataset spec names, or those of one's own file.
 
     Parameters
     ----------
     spec : str
         ``synthetic``, ``NAME:SOURCE:TARGET`` or a dataset folder (see
-        :func:`xcat.data.datasets.load`).
+        :func:`xcat.data.datasets.load`); with ``table``, a file or folder
+        of interactions :func:`~xcat.workflow.stats.load_inputs` reads
+        (CSV / TSV / Parquet, Amazon reviews, MovieLens, ...).
     data_dir : str or pathlib.Path, optional
         Data directory of the named datasets.
     seed : int, default 0
@@ -143,6 +146,13 @@ def load_data(
     sample_users : int, optional
         Keep every overlapping user but only this many others per domain
         (:func:`xcat.data.domains.sample_users`).
+    table : mapping, optional
+        One's own data: ``{"source": [...], "target": [...], "read": {...}}``:
+        the category values of the source and target domains (given as
+        text; cast to integers where the table's categories are), and the
+        reading options of :func:`~xcat.workflow.stats.load_inputs`
+        (``user``, ``item``, ``category``, ``timestamp`` columns...). The
+        table is split with :func:`xcat.data.domains.select_domains`.
 
     Returns
     -------
@@ -152,21 +162,67 @@ def load_data(
     ------
     ArgumentError
         (``argument="data"``) If the spec cannot be parsed
-        (:class:`xcat.data.datasets.DatasetSpecError`).
+        (:class:`xcat.data.datasets.DatasetSpecError`), or is a file of
+        interactions without ``table`` domains (the message lists its
+        categories); (``argument="source"`` / ``"target"``) a ``table``
+        without one of them.
     ValueError, FileNotFoundError
         From the loaders (unknown domains, broken files, no data directory).
     """
     from xcat.data import datasets
 
-    try:
-        data = datasets.load(spec, data_dir, seed=seed)
-    except datasets.DatasetSpecError as e:
-        raise ArgumentError("data", str(e)) from e
+    if table is not None or _is_table_file(spec):
+        data = _own_data(spec, table or {})
+    else:
+        try:
+            data = datasets.load(spec, data_dir, seed=seed)
+        except datasets.DatasetSpecError as e:
+            raise ArgumentError("data", str(e)) from e
     if sample_users is not None:
         from xcat.data.domains import sample_users as sample
 
         data = sample(data, sample_users, seed=seed)
     return data
+
+
+def _is_table_file(spec: str) -> bool:
+    """Whether ``spec`` names a file (a dataset folder or a dataset name is not one)."""
+    return spec != "synthetic" and Path(spec).is_file()
+
+
+def _own_data(spec: str, table: Mapping[str, Any]) -> CrossDomainData:
+    """Read one's own interactions and split them into the ``table``'s source and target."""
+    from xcat.data.domains import select_domains
+    from xcat.data.interactions import Interactions
+    from xcat.workflow.stats import cast_category, load_inputs
+
+    path = Path(spec)
+    if spec == "synthetic" or not path.exists():
+        raise ArgumentError(
+            "data",
+            f"--source/--target and the column options read a file or folder; {spec!r} is not one",
+        )
+    tables = [d for _, d in load_inputs([path], **dict(table.get("read", {})))]
+    inter = next((d for d in tables if isinstance(d, Interactions)), None)
+    if inter is None:
+        raise ArgumentError(
+            "data", f"{spec} holds source/target pairs, not a table: give the folder alone"
+        )
+    sources, targets = list(table.get("source", [])), list(table.get("target", []))
+    if not sources or not targets:
+        shown = ", ".join(map(repr, inter.categories[:20]))
+        more = f" (and {len(inter.categories) - 20:,} more)" if len(inter.categories) > 20 else ""
+        raise ArgumentError(
+            "target" if sources else "source",
+            f"{spec} is a table of interactions: choose its domains with --source CATEGORY "
+            f"--target CATEGORY; its categories are {shown}{more}",
+        )
+    return select_domains(
+        inter,
+        [cast_category(c, inter) for c in sources],
+        [cast_category(c, inter) for c in targets],
+        name=path.name,
+    )
 
 
 def resolved_data_dir(spec: str, data_dir: str | Path | None) -> str | None:
@@ -376,6 +432,7 @@ class Run:
         *,
         data_dir: str | Path | None = None,
         sample_users: int | None = None,
+        table: Mapping[str, Any] | None = None,
         config: ExperimentConfig | Mapping[str, Any] | None = None,
     ) -> Run:
         """Describe a new run; the directory must not hold a run or models yet.
@@ -390,6 +447,8 @@ class Run:
             Data directory of the named datasets; recorded absolute.
         sample_users : int, optional
             See :func:`load_data`.
+        table : mapping, optional
+            See :func:`load_data`.
         config : ExperimentConfig or mapping, optional
             See :func:`experiment_config`.
 
@@ -400,7 +459,9 @@ class Run:
         ArgumentError
             (``argument="out"``) See :func:`check_new_run_dir`.
         """
-        record = cls.record_for(data, data_dir, sample_users, experiment_config(config))
+        record = cls.record_for(
+            data, data_dir, sample_users, experiment_config(config), table=table
+        )
         check_new_run_dir(path)
         return cls(path, record)
 
@@ -410,20 +471,30 @@ class Run:
         data_dir: str | Path | None,
         sample_users: int | None,
         config: ExperimentConfig,
+        *,
+        table: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Return the ``run.json`` record of a run on ``data`` with ``config``.
+
+        A ``data`` that is a path is recorded absolute (the run reloads it
+        from any working directory); ``table`` (one's own file's domains and
+        columns) is recorded when given.
 
         Raises
         ------
         ValueError, FileNotFoundError
             See :func:`resolved_data_dir`.
         """
-        return {
-            "data": data,
+        is_path = data != "synthetic" and Path(data).exists()
+        record = {
+            "data": str(Path(data).resolve()) if is_path else data,
             "data_dir": resolved_data_dir(data, data_dir),
             "sample_users": sample_users,
             "experiment": dataclasses.asdict(config),
         }
+        if table is not None:
+            record["table"] = json.loads(json.dumps(dict(table)))
+        return record
 
     @classmethod
     def open(cls, path: str | Path) -> Run:
@@ -462,6 +533,7 @@ class Run:
             self.record.get("data_dir"),
             seed=self.config.seed,
             sample_users=self.record.get("sample_users"),
+            table=self.record.get("table"),
         )
 
     def load_split(self) -> tuple[CrossDomainData, Any]:

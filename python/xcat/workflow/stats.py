@@ -212,7 +212,7 @@ def load_inputs(
     return tables + pairs
 
 
-def _cast(value: str, inter: Any) -> object:
+def cast_category(value: str, inter: Any) -> object:
     """Return a category given as text as the type the table uses."""
     cats = inter.categories
     if cats and not isinstance(cats[0], str):
@@ -316,7 +316,9 @@ def data_stats(
             if not (sources and targets):
                 raise ArgumentError(None, "give both --source and --target")
             pair = select_domains(
-                inter, [_cast(s, inter) for s in sources], [_cast(t, inter) for t in targets]
+                inter,
+                [cast_category(s, inter) for s in sources],
+                [cast_category(t, inter) for t in targets],
             )
             section("source / target", format_table(cross_domain_stats(pair)))
         section("removal report", str(inter.report))

@@ -76,6 +76,7 @@ def quickstart(
     *,
     data_dir: str | Path | None = None,
     sample_users: int | None = None,
+    table: Mapping[str, Any] | None = None,
     config: ExperimentConfig | Mapping[str, Any] | None = None,
     echo: Callable[[str], None] = print,
     command: str = "",
@@ -94,6 +95,9 @@ def quickstart(
         Dataset spec (see :func:`~xcat.workflow.rundir.load_data`).
     data_dir : str or pathlib.Path, optional
     sample_users : int, optional
+    table : mapping, optional
+        With ``data`` a file of interactions: the domains and columns (see
+        :func:`~xcat.workflow.rundir.load_data`); recorded in ``run.json``.
     config : ExperimentConfig or mapping, optional
         See :func:`~xcat.workflow.rundir.experiment_config`.
     echo : callable, default print
@@ -125,9 +129,9 @@ def quickstart(
     with writing(out, "out"):
         check_new_run_dir(out)
         cfg = experiment_config(config)
-        loaded = load_data(data, data_dir, seed=cfg.seed, sample_users=sample_users)
+        loaded = load_data(data, data_dir, seed=cfg.seed, sample_users=sample_users, table=table)
         # a run directory like `pretrain` makes: evaluate / recommend / transfer work on it
-        run = Run(out, Run.record_for(data, data_dir, sample_users, cfg))
+        run = Run(out, Run.record_for(data, data_dir, sample_users, cfg, table=table))
         try:
             result = run_experiment(loaded, cfg, out_dir=out, echo=echo, command=command)
         except ExperimentInterrupted as stop:
@@ -176,6 +180,7 @@ def pretrain(
     *,
     data_dir: str | Path | None = None,
     sample_users: int | None = None,
+    table: Mapping[str, Any] | None = None,
     config: ExperimentConfig | Mapping[str, Any] | None = None,
     echo: Callable[[str], None] = print,
 ) -> Pretrained:
@@ -189,6 +194,8 @@ def pretrain(
         Dataset spec (see :func:`~xcat.workflow.rundir.load_data`).
     data_dir : str or pathlib.Path, optional
     sample_users : int, optional
+    table : mapping, optional
+        As for :func:`quickstart`.
     config : ExperimentConfig or mapping, optional
         The split (``protocol``, ``seed``...), the model (``dim``) and the
         training; pretraining runs ``pretrain_epochs`` epochs.
@@ -211,7 +218,9 @@ def pretrain(
 
     cfg = experiment_config(config)
     with writing(out, "out"):
-        run = Run.create(out, data, data_dir=data_dir, sample_users=sample_users, config=cfg)
+        run = Run.create(
+            out, data, data_dir=data_dir, sample_users=sample_users, table=table, config=cfg
+        )
         loaded, protocol = run.load_split()
         mc = cfg.model_config(protocol.data.vocab)
         tc = cfg.train_config().replace(epochs=cfg.pretrain_epochs)
