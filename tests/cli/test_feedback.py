@@ -145,8 +145,12 @@ def test_cli_feedback_reads_missing_markers_from_parquet_and_overwrites_only_mod
     model, _ = trained
     save(model, tmp_path / "model")
     path = tmp_path / "ev.parquet"
-    pd.DataFrame(
-        {"user": ["u1", "NaN", "null", "u2"], "item": ["t1", "t2", "t3", "N/A"], "category": "tgt"}
+    pd.DataFrame(  # "NaN", "null", "N/A" are ids; a real null and "" are missing
+        {
+            "user": ["u1", "NaN", "null", "u2", None, ""],
+            "item": ["t1", "t2", "t3", "N/A", "t1", "t2"],
+            "category": "tgt",
+        }
     ).to_parquet(path)
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "keep.txt").write_text("mine")
@@ -156,6 +160,7 @@ def test_cli_feedback_reads_missing_markers_from_parquet_and_overwrites_only_mod
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "new")])
     assert res.exit_code == 0, res.output
     upd = json.loads((tmp_path / "new" / "feedback.json").read_text())["update"]
-    assert upd["used"] == 1 and upd["invalid"]["malformed"]["count"] == 3 and upd["new_users"] == 0
+    assert upd["used"] == 4 and upd["invalid"]["malformed"]["count"] == 2
+    assert upd["new_users"] == 2 and upd["new_items"] == 1
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "new"), "--overwrite"])
     assert res.exit_code == 0, res.output

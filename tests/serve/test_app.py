@@ -172,7 +172,18 @@ def test_similar_items_are_exact_and_cross_category(rec, client):
         ("post", "/feedback", {"json": {"events": [{"user": "u1", "item": "i01",
          "timestamp": "yesterday"}]}}, 422, ["body", "events", 0, "timestamp"]),
         ("post", "/feedback", {"json": {"events": [{"user": "u1", "item": "i01",
-         "timestamp": -5}]}}, 422, ["body", "events", 0, "timestamp"]),
+         "timestamp": 9e9}]}}, 422, ["body", "events", 0, "timestamp"]),
+        ("post", "/feedback", {"json": {"events": [{"user": "u1", "item": "i01",
+         "timestamp": "2024-W01-1"}]}}, 422, ["body", "events", 0, "timestamp"]),
+        ("post", "/feedback", {"json": {"events": [{"user": "u1", "item": "i01",
+         "timestamp": "0001-01-01"}]}}, 422, ["body", "events", 0, "timestamp"]),
+        # NaN / Infinity are not JSON, but Python's parser reads them: a 422, not a 500
+        ("post", "/recommend", {"content": b'{"users": ["u1"], "n": NaN}', "headers":
+         {"content-type": "application/json"}}, 422, ["body", "n"]),
+        ("post", "/feedback", {"content": b'{"events": [{"user": Infinity, "item": "i01"}]}',
+         "headers": {"content-type": "application/json"}}, 422, ["body", "events", 0, "user"]),
+        ("get", "/recommend", {"params": {"user": "a\u2028b"}}, 422, ["query", "user"]),
+        ("get", "/recommend", {"params": {"user": "a\x85b"}}, 422, ["query", "user"]),
     ],
 )  # fmt: skip
 def test_bad_input_is_a_4xx_naming_the_field(client, tmp_path, method, path, kw, status, loc):
@@ -201,6 +212,34 @@ def test_feedback_is_appended_and_read_back_by_xcat_feedback(client, tmp_path):
     assert frame["timestamp"].iloc[1] == "2026-12-01T10:00:00+00:00"
     assert frame["timestamp"].iloc[2] == "1700000000"
     assert pd.Timestamp(frame["timestamp"].iloc[0]).tzinfo is not None  # the time it arrived
+
+
+def test_feedback_events_read_back_as_xcat_feedback_reads_them(client, tmp_path):
+    # ids that look like missing-value markers stay ids; numeric text is epoch seconds
+    events = [
+        {"user": "NA", "item": "NULL", "category": "toys", "timestamp": "1700000000"},
+        {"user": "null", "item": "i01", "timestamp": -86400},
+    ]
+    assert client.post("/feedback", json={"events": events}).status_code == 200
+    frame, malformed = read_events(tmp_path / "events.csv")
+    assert not malformed
+    assert frame["user"].tolist() == ["NA", "null"] and frame["item"].tolist() == ["NULL", "i01"]
+    # a new item keeps the category it was first reported with
+    r = client.post(
+        "/feedback", json={"events": [{"user": "x", "item": "NULL", "category": "beauty"}]}
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "category"
+    r = client.post("/feedback", json={"events": [{"user": "x", "item": "NULL"}]})
+    assert r.status_code == 200
+
+
+def test_a_repeated_user_is_answered_once(rec, client):
+    r = client.post("/recommend", json={"users": ["u3", "zz", "u3", "zz"], "n": 3})
+    results = r.json()["results"]
+    assert [x["user"] for x in results] == ["u3", "zz"]
+    assert all([i["rank"] for i in x["items"]] == [1, 2, 3] for x in results)
+    table = rec.recommend(["u3", "u1", "u3"], n=2)
+    assert table["user"].tolist() == ["u3", "u3", "u1", "u1"]
 
 
 def test_feedback_without_a_log_is_503(rec):

@@ -148,8 +148,14 @@ def test_feedback_reads_missing_markers_from_parquet_and_overwrites_only_models(
     model, _ = trained
     save(model, tmp_path / "model")
     path = tmp_path / "ev.parquet"
+    # ids are text: "NaN", "null", "N/A" are ids (new users, a new item), as in every reader of
+    # xcat.data; a real null and an empty id are missing
     pd.DataFrame(
-        {"user": ["u1", "NaN", "null", "u2"], "item": ["t1", "t2", "t3", "N/A"], "category": "tgt"}
+        {
+            "user": ["u1", "NaN", "null", "u2", None, ""],
+            "item": ["t1", "t2", "t3", "N/A", "t1", "t2"],
+            "category": "tgt",
+        }
     ).to_parquet(path)
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "keep.txt").write_text("mine")
@@ -159,7 +165,8 @@ def test_feedback_reads_missing_markers_from_parquet_and_overwrites_only_models(
     assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
     report = feedback(tmp_path / "model", path, tmp_path / "new", **quiet)
     upd = report.update
-    assert upd.used == 1 and upd.invalid["malformed"]["count"] == 3 and upd.new_users == 0
+    assert upd.used == 4 and upd.invalid["malformed"]["count"] == 2
+    assert upd.new_users == 2 and upd.new_items == 1
     feedback(tmp_path / "model", path, tmp_path / "new", overwrite=True, **quiet)
 
 
@@ -177,9 +184,15 @@ def test_read_events_keeps_text_and_reports_ragged_lines(tmp_path):
     ]
     gz = tmp_path / "ev.tsv.gz"
     with gzip.open(gz, "wt", encoding="utf-8") as f:
-        f.write("user\titem\nu1\tnull\n")
+        f.write("user\titem\ttimestamp\nu1\tnull\tnull\nu2\t\tNA\n")
     frame, ragged = read_events(gz)
-    assert frame.to_dict("list") == {"user": ["u1"], "item": [None]} and ragged == []
+    # a marker is missing in a value column, an id in an id column; only "" is a missing id
+    assert frame.to_dict("list") == {
+        "user": ["u1", "u2"],
+        "item": ["null", None],
+        "timestamp": [None, None],
+    }
+    assert ragged == []
     assert {"", "NA", "null", "NaN", "None", "N/A"} <= MISSING_MARKERS
 
 

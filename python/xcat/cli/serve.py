@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
@@ -39,7 +40,10 @@ def serve(model_dir, events, host, port, log_level):
     if not (model_dir / "recommender.json").is_file():
         saved = sorted(p.name for p in (model_dir / "recommenders").glob("*") if p.is_dir())
         hint = ""
-        if saved:
+        twin = model_dir.parent.parent / "recommenders" / model_dir.name
+        if model_dir.parent.name == "models" and (twin / "recommender.json").is_file():
+            hint = f"; it is a model folder: serve its recommender {twin}"
+        elif saved:
             hint = f"; serve one of the run's recommenders: {model_dir / 'recommenders'}/" + (
                 "{" + ",".join(saved) + "}"
             )
@@ -54,7 +58,16 @@ def serve(model_dir, events, host, port, log_level):
 
     rec = Recommender.load(model_dir)
     target = rec.metadata.get("extra", {}).get("target")
-    log = EventLog(events) if events is not None else None
+    log = None
+    if events is not None:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RuntimeWarning)
+                log = EventLog(events)
+        except ValueError as e:
+            raise click.BadParameter(str(e).removeprefix("path: "), param_hint="--events") from e
+        for w in caught:
+            click.echo(f"warning: {w.message}", err=True)
     app = create_app(rec, events=log, default_category=target)
     click.echo(
         f"serving {model_dir} ({len(rec.user_ids):,} users, {len(rec.item_ids):,} items) "

@@ -261,8 +261,9 @@ class Recommender:
             Columns ``user``, ``rank`` (1 = best), ``item`` (raw ids),
             ``score`` (float32), ``source`` (``"model"`` or ``"popular"``),
             and with ``explain`` also ``because`` (list of raw item ids) and
-            ``because_score`` (list of float). Fewer than ``n`` rows for a
-            user only when fewer items are eligible.
+            ``because_score`` (list of float); one block of rows per distinct
+            user, in the order the users first appear. Fewer than ``n`` rows
+            for a user only when fewer items are eligible.
 
         Raises
         ------
@@ -270,8 +271,10 @@ class Recommender:
             Unknown users with ``unknown="raise"``, unknown categories, or
             bad ``n`` (as :func:`xcat.topn`).
         """
-        # One raw id (a string is an id, not a sequence of ids).
+        # One raw id (a string is an id, not a sequence of ids); a repeated id is
+        # answered once, where it first appears.
         users = [users] if isinstance(users, (str, bytes, int, np.integer)) else list(users)
+        users = list(dict.fromkeys(users))
         if unknown not in ("popular", "raise"):
             raise ValueError(f"unknown: expected 'popular' or 'raise', got {unknown!r}")
         rows = self.user_ids.encode(users, unknown="raise" if unknown == "raise" else "mark")
@@ -305,9 +308,9 @@ class Recommender:
                 self._frame(unknown_users, np.full(n_unknown, -1), (idx, scores), "popular")
             )
         out = pd.concat(frames, ignore_index=True) if frames else self._frame([], [], None, "")
-        position = {u: i for i, u in enumerate(dict.fromkeys(users))}
-        if len(frames) > 1 or len(position) < len(users):
-            # Back to the caller's user order (one frame of distinct users already is).
+        position = {u: i for i, u in enumerate(users)}
+        if len(frames) > 1:
+            # Back to the caller's user order (a single frame already is in it).
             out = out.sort_values(
                 ["user", "rank"], key=lambda c: c.map(position) if c.name == "user" else c
             )

@@ -32,7 +32,9 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from fastapi import Body, FastAPI, HTTPException, Query
+from fastapi import Body, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -44,6 +46,7 @@ from pydantic import (
 )
 
 from xcat._xcat import __version__
+from xcat.data.parse import parse_iso_utc
 from xcat.recommend import Recommender
 from xcat.serve.events import EventLog
 
@@ -58,9 +61,10 @@ MAX_EVENTS = 10_000
 #: Latest epoch-seconds timestamp accepted (the events reader's own limit: year 2255).
 _MAX_EPOCH = 9e9
 
-# Ids: non-empty text without control characters (a line break would split
-# an events-log line for readers that do not honour CSV quoting), or int64.
-_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# Ids: non-empty text without control characters or line separators (a line
+# break would split an events-log line for readers that do not honour CSV
+# quoting), or int64.
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
 Text = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=_PRINTABLE)]
 Int64 = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
 Id = Text | Int64
@@ -218,6 +222,20 @@ def create_app(
         summary="Cross-category recommendation by transfer learning, exact top-N retrieval.",
     )
 
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input, which cannot be JSON when a
+        # body holds NaN or Infinity (a 500): answer with loc, msg and type only.
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": detail})
+
+    # Categories of items new to the model, as first reported to this server:
+    # a later event may not put the same new item in another category.
+    new_items: dict[Hashable, Hashable] = {}
+
     def categories(values: list[Any] | None, loc: Sequence[str | int]) -> list[Hashable] | None:
         if not values:
             return defaults
@@ -352,26 +370,39 @@ def create_app(
                 {
                     "user": user,
                     "item": item,
-                    "category": _event_category(rec, by_text, item, ev.category, loc),
+                    "category": _event_category(rec, by_text, new_items, item, ev.category, loc),
                     "timestamp": _timestamp(ev.timestamp, now, [*loc, "timestamp"]),
                 }
             )
-        return FeedbackResponse(accepted=events.append(rows))
+        accepted = events.append(rows)
+        for row in rows:  # only once they are in the log
+            if row["item"] not in rec.item_ids:
+                new_items.setdefault(row["item"], row["category"])
+        return FeedbackResponse(accepted=accepted)
 
     return app
 
 
 def _event_category(
-    rec: Recommender, by_text: dict[str, Hashable], item: Hashable, given: Any, loc: list[Any]
+    rec: Recommender,
+    by_text: dict[str, Hashable],
+    new_items: dict[Hashable, Hashable],
+    item: Hashable,
+    given: Any,
+    loc: list[Any],
 ) -> Hashable:
-    """Return the event's category: the known item's own, or the given one for a new item."""
+    """Return the event's category: the known item's own, or the given one for a new item.
+
+    An item new to the model keeps the category it was first reported with
+    (``new_items``); another one is refused.
+    """
     row = rec.item_ids.encode([item])[0] if item in rec.item_ids else -1
     if given is not None and str(given) not in by_text:
         raise _invalid(
             [*loc, "category"], f"unknown category {given!r}; the categories are {sorted(by_text)}"
         )
-    if row >= 0:
-        own = rec.item_categories[row]
+    if row >= 0 or item in new_items:
+        own = rec.item_categories[row] if row >= 0 else new_items[item]
         if given is not None and str(given) != str(own):
             raise _invalid(
                 [*loc, "category"], f"item {item!r} is in category {own!r}, not {given!r}"
@@ -383,17 +414,27 @@ def _event_category(
 
 
 def _timestamp(value: Any, now: str, loc: list[Any]) -> str | float:
-    """Return an ISO 8601 text (checked) or epoch seconds (finite, 0..9e9); None is ``now``."""
+    """Return a timestamp the events reader accepts, checked as it checks it; None is ``now``.
+
+    Numbers and numeric text are epoch seconds with ``|t| < 9e9``; other
+    text must be ISO 8601 that :func:`xcat.data.parse.parse_iso_utc` reads
+    (within pandas' timestamp range), as ``xcat feedback`` does.
+    """
     if value is None:
         return now
+    number: float | None = None
     if isinstance(value, str):
         try:
-            datetime.fromisoformat(value)
+            number = float(value)
         except ValueError:
-            raise _invalid(loc, f"expected ISO 8601 or epoch seconds, got {value!r}") from None
-        return value
-    if not (math.isfinite(value) and 0 <= value <= _MAX_EPOCH):
-        raise _invalid(loc, f"expected epoch seconds in [0, 9e9], got {value!r}")
+            parsed = parse_iso_utc(pd.Series([value.strip()], dtype=object))
+            if pd.isna(parsed.iloc[0]):
+                raise _invalid(loc, f"expected ISO 8601 or epoch seconds, got {value!r}") from None
+            return value
+    else:
+        number = float(value)
+    if not (math.isfinite(number) and abs(number) < _MAX_EPOCH):
+        raise _invalid(loc, f"expected epoch seconds with |t| < 9e9, got {value!r}")
     return value
 
 

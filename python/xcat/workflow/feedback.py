@@ -34,7 +34,9 @@ def read_events(path: str | Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
 
     Text is kept as given (ids are matched to the model's own id types
     later); the fields in :data:`xcat.data.parse.MISSING_MARKERS` are missing
-    values. A line whose number of fields differs from the header's is not
+    values, except in the ``user``, ``item`` and ``category`` columns, where
+    only an empty field is (an id such as ``"NA"`` stays an id, as in every
+    reader of :mod:`xcat.data`). A line whose number of fields differs from the header's is not
     parsed but returned (file line number and fields) to be reported as
     malformed. The frame's index is the file line number of each row (1 =
     the header), so reports point at lines of the file.
@@ -72,7 +74,8 @@ def read_events(path: str | Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         frame.index = pd.RangeIndex(2, len(frame) + 2)  # as if row 1 were a header
         for col in frame.columns:  # the same missing markers as in text files
             if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-                frame[col] = frame[col].astype(object).where(~frame[col].isin(MISSING), None)
+                markers = _markers(col, MISSING)
+                frame[col] = frame[col].astype(object).where(~frame[col].isin(markers), None)
         return frame, []
     if not name.endswith((".csv", ".tsv", ".txt")):
         raise ArgumentError(
@@ -85,6 +88,7 @@ def read_events(path: str | Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     header = next(reader, None)
     if not header:
         raise ArgumentError("events", f"{path} is empty: expected a header line")
+    markers = [_markers(col, MISSING) for col in header]
     rows, lines, ragged = [], [], []
     for record in reader:
         line = reader.line_num
@@ -93,10 +97,20 @@ def read_events(path: str | Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         if len(record) != len(header):
             ragged.append({"line": line, "fields": record[:10]})
             continue
-        rows.append([None if v in MISSING else v for v in record])
+        rows.append([None if v in m else v for v, m in zip(record, markers, strict=True)])
         lines.append(line)
     frame = pd.DataFrame(rows, columns=header, index=pd.Index(lines, name="line"), dtype=object)
     return frame, ragged
+
+
+#: Columns of ids: only an empty field is missing there, so that an id such as
+#: ``"NA"`` stays an id (the policy of :mod:`xcat.data.parse`).
+_ID_COLUMNS = ("user", "item", "category")
+
+
+def _markers(column: object, missing: frozenset[str]) -> frozenset[str]:
+    """Return the texts that are a missing value in ``column``."""
+    return frozenset({""}) if column in _ID_COLUMNS else missing
 
 
 def split_holdout(
