@@ -74,8 +74,8 @@ def read_events(path: str | Path) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         frame.index = pd.RangeIndex(2, len(frame) + 2)  # as if row 1 were a header
         for col in frame.columns:  # the same missing markers as in text files
             if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-                markers = _markers(col, MISSING)
-                frame[col] = frame[col].astype(object).where(~frame[col].isin(markers), None)
+                missing = _markers(col, MISSING)
+                frame[col] = frame[col].astype(object).where(~frame[col].isin(missing), None)
         return frame, []
     if not name.endswith((".csv", ".tsv", ".txt")):
         raise ArgumentError(
