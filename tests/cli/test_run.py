@@ -201,14 +201,15 @@ def test_own_csv_through_the_cli_end_to_end(tmp_path, monkeypatch):
     cols = ["--user-col", "customer", "--item-col", "sku", "--category-col", "dept"]
     cols += ["--timestamp-col", "ts"]
     # without the domains: one line naming the option and listing the categories
-    result = CliRunner().invoke(main, ["pretrain", "--data", str(log), "--out", "x", *cols])
+    nowhere = str(tmp_path / "x")
+    result = CliRunner().invoke(main, ["pretrain", "--data", str(log), "--out", nowhere, *cols])
     assert result.exit_code == 2, result.output
     assert "--source" in result.output and "'electronics', 'clothing'" in result.output
     # an unknown category is named
     result = CliRunner().invoke(
         main,
         ["pretrain", "--data", str(log), "--source", "garden", "--target", "clothing", "--out",
-         "x", *cols],
+         nowhere, *cols],
     )  # fmt: skip
     assert result.exit_code != 0 and "garden" in result.output
     run_dir = tmp_path / "own"
