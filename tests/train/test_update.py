@@ -231,6 +231,20 @@ def test_unknown_item_without_category_and_argument_errors(trained):
         update(novocab, events)
 
 
+def test_a_new_item_under_two_categories_is_refused_not_guessed(trained):
+    model, _ = trained
+    events = pd.DataFrame(
+        {
+            "user": ["u1", "u2", "u3", "u4"],
+            "item": ["new-x", "new-x", "new-y", "new-y"],
+            "category": ["src", "tgt", "tgt", "tgt"],
+        }
+    )
+    good, bad = check_events(events, model.vocab)
+    assert bad["conflicting_category"]["count"] == 2  # both rows of new-x, neither chosen
+    assert good.data["item"].tolist() == ["new-y", "new-y"]
+
+
 def test_integer_ids_from_text(tmp_path):
     """Ids read as text from a file are matched to a model with integer ids."""
     from xcat.data.interactions import Interactions

@@ -56,6 +56,7 @@ INVALID_REASONS = {
     "unknown_item_without_category": "item the model does not know and no category given",
     "ambiguous_item": "item id the model lists in several categories and no category given",
     "category_mismatch": "item the model knows under another category",
+    "conflicting_category": "item new to the model given under several categories",
     "before_cutoff": "timestamp before the model's training cut-off",
 }
 
@@ -264,6 +265,14 @@ def check_events(
     final_cat = cat.where(cat.notna(), known_cat)
     mark(final_cat.isna().to_numpy(dtype=bool) & ambiguous, "ambiguous_item")
     mark(final_cat.isna().to_numpy(dtype=bool), "unknown_item_without_category")
+    # A new item's category must be one: never choose silently between two.
+    fresh = (reason == "") & known_cat.isna().to_numpy(dtype=bool)
+    if fresh.any():
+        texts = final_cat.astype(str)
+        spread = texts[fresh].groupby(out[ITEM][fresh].to_numpy(), sort=False).nunique()
+        torn = set(spread.index[spread.to_numpy() > 1])
+        if torn:
+            mark(fresh & out[ITEM].isin(torn).to_numpy(dtype=bool), "conflicting_category")
     out[CATEGORY] = final_cat.to_numpy(dtype=object)
     if trained_until is not None and TIMESTAMP in out.columns:
         early = (pd.to_datetime(out[TIMESTAMP], utc=True) < _utc(trained_until)).to_numpy()
