@@ -404,9 +404,11 @@ def test_scoped_item_keys_as_printed_are_accepted():
 
 def test_event_dates_with_and_without_offsets_are_parsed_each_on_their_own():
     """A naive date after one with an offset is UTC, not shifted by that offset."""
-    from xcat.train.update import _timestamps
+    from xcat.data.parse import parse_event_timestamps
 
-    ts, bad = _timestamps(pd.Series(["2026-01-01T00:00:00+02:00", "2026-01-01T00:00:00"]))
+    ts, bad = parse_event_timestamps(
+        pd.Series(["2026-01-01T00:00:00+02:00", "2026-01-01T00:00:00"])
+    )
     assert not bad.any()
     assert [str(t) for t in ts] == ["2025-12-31 22:00:00+00:00", "2026-01-01 00:00:00+00:00"]
 

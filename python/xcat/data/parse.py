@@ -18,12 +18,14 @@ from xcat.data.schema import id_kind
 
 __all__ = [
     "INT64_MAX",
+    "MAX_EPOCH_SECONDS",
     "MISSING_MARKERS",
     "TIMESTAMP_UNITS",
     "Dedup",
     "check_k_core",
     "check_options",
     "int64_from_text",
+    "parse_event_timestamps",
     "parse_ids",
     "parse_iso_utc",
     "parse_ratings",
@@ -169,6 +171,49 @@ def _numbers_as_text(values: pd.Series) -> pd.Series:
         text[whole] = [str(int(v)) for v in arr[whole]]
         return pd.Series(text, index=values.index, dtype="string")
     return values.astype("string")
+
+
+#: Epoch-number timestamps of feedback events are seconds; larger numbers
+#: (milliseconds?) are rejected. 9e9 s is the year 2255, inside the range of
+#: pandas' nanosecond timestamps.
+MAX_EPOCH_SECONDS = 9e9
+
+
+def parse_event_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Read feedback-event timestamps value by value: epoch seconds or ISO 8601 text.
+
+    The one reading of an event's timestamp, shared by
+    :func:`xcat.train.update.check_events` and the server that writes the
+    events log (``xcat serve``), so what the server accepts is what the
+    update reads.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Datetimes, numbers, numeric text (epoch seconds, ``|t| < 9e9``) or
+        ISO 8601 text (naive values are UTC; surrounding spaces ignored).
+
+    Returns
+    -------
+    (pandas.Series of datetime64[ns, UTC], numpy.ndarray of bool)
+        The timestamps (RangeIndex; NaT where bad) and the mask of values
+        that are missing or cannot be read.
+    """
+    values = values.reset_index(drop=True)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        ts = pd.to_datetime(values, utc=True)
+        return ts, ts.isna().to_numpy()
+    num = pd.to_numeric(values, errors="coerce")
+    is_num = num.notna().to_numpy()
+    seconds = is_num & (num.abs() < MAX_EPOCH_SECONDS).to_numpy()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    if seconds.any():
+        out[seconds] = pd.to_datetime(num[seconds], unit="s", utc=True)
+    text = ~is_num & values.notna().to_numpy()
+    if text.any():
+        # element by element, as xcat.data parses dates: naive values are UTC
+        out[text] = parse_iso_utc(values[text].astype(str).str.strip().astype(object)).to_numpy()
+    return out, out.isna().to_numpy()
 
 
 def parse_iso_utc(text: pd.Series) -> pd.Series:

@@ -24,7 +24,6 @@ thread pool: :func:`xcat.topn` releases the GIL, so requests overlap.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Hashable, Sequence
 from datetime import datetime, timezone
@@ -46,7 +45,7 @@ from pydantic import (
 )
 
 from xcat._xcat import __version__
-from xcat.data.parse import parse_iso_utc
+from xcat.data.parse import parse_event_timestamps
 from xcat.recommend import Recommender
 from xcat.serve.events import EventLog
 
@@ -58,9 +57,6 @@ MAX_N = 1000
 MAX_USERS = 1000
 #: Most events per ``POST /feedback``.
 MAX_EVENTS = 10_000
-#: Latest epoch-seconds timestamp accepted (the events reader's own limit: year 2255).
-_MAX_EPOCH = 9e9
-
 # Ids: non-empty text without control characters or line separators (a line
 # break would split an events-log line for readers that do not honour CSV
 # quoting), or int64.
@@ -414,27 +410,17 @@ def _event_category(
 
 
 def _timestamp(value: Any, now: str, loc: list[Any]) -> str | float:
-    """Return a timestamp the events reader accepts, checked as it checks it; None is ``now``.
+    """Return the timestamp as given once the events reader can read it; None is ``now``.
 
-    Numbers and numeric text are epoch seconds with ``|t| < 9e9``; other
-    text must be ISO 8601 that :func:`xcat.data.parse.parse_iso_utc` reads
-    (within pandas' timestamp range), as ``xcat feedback`` does.
+    Checked by :func:`xcat.data.parse.parse_event_timestamps`, the reading
+    ``xcat feedback`` applies to the log: epoch seconds (numbers or numeric
+    text) with ``|t| < 9e9``, or ISO 8601 text within pandas' range.
     """
     if value is None:
         return now
-    number: float | None = None
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            parsed = parse_iso_utc(pd.Series([value.strip()], dtype=object))
-            if pd.isna(parsed.iloc[0]):
-                raise _invalid(loc, f"expected ISO 8601 or epoch seconds, got {value!r}") from None
-            return value
-    else:
-        number = float(value)
-    if not (math.isfinite(number) and abs(number) < _MAX_EPOCH):
-        raise _invalid(loc, f"expected epoch seconds with |t| < 9e9, got {value!r}")
+    _, bad = parse_event_timestamps(pd.Series([value], dtype=object))
+    if bad[0]:
+        raise _invalid(loc, f"expected ISO 8601 or epoch seconds with |t| < 9e9, got {value!r}")
     return value
 
 

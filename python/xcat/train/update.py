@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from xcat.data.interactions import Interactions
-from xcat.data.parse import parse_iso_utc
+from xcat.data.parse import parse_event_timestamps
 from xcat.data.schema import CATEGORY, ITEM, RATING, TIMESTAMP, USER
 from xcat.models.remapping import remap
 from xcat.models.two_tower import TwoTower
@@ -149,30 +149,6 @@ class UpdateReport:
 # --------------------------------------------------------------------------- validation
 
 
-#: Epoch-number timestamps are seconds; larger numbers (milliseconds?) are rejected.
-#: 9e9 s is the year 2255, inside the range of pandas' nanosecond timestamps.
-_MAX_EPOCH_SECONDS = 9e9
-
-
-def _timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """UTC timestamps, value by value: epoch seconds or ISO 8601; a mask of bad rows."""
-    values = values.reset_index(drop=True)
-    if pd.api.types.is_datetime64_any_dtype(values):
-        ts = pd.to_datetime(values, utc=True)
-        return ts, ts.isna().to_numpy()
-    num = pd.to_numeric(values, errors="coerce")
-    is_num = num.notna().to_numpy()
-    seconds = is_num & (num.abs() < _MAX_EPOCH_SECONDS).to_numpy()
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-    if seconds.any():
-        out[seconds] = pd.to_datetime(num[seconds], unit="s", utc=True)
-    text = ~is_num & values.notna().to_numpy()
-    if text.any():
-        # element by element, as xcat.data parses dates: naive values are UTC
-        out[text] = parse_iso_utc(values[text].astype(str).str.strip().astype(object)).to_numpy()
-    return out, out.isna().to_numpy()
-
-
 def check_events(
     events: pd.DataFrame | Interactions,
     vocab: Vocab,
@@ -232,7 +208,7 @@ def check_events(
         items, given_cat = _split_scoped_keys(vocab, items)
     out = pd.DataFrame({USER: users.to_numpy(), ITEM: items.to_numpy()})
     if TIMESTAMP in frame.columns:
-        ts, bad_t = _timestamps(frame[TIMESTAMP].reset_index(drop=True))
+        ts, bad_t = parse_event_timestamps(frame[TIMESTAMP].reset_index(drop=True))
         mark(bad_t, "malformed")
         out[TIMESTAMP] = ts.to_numpy()
     if RATING in frame.columns:
