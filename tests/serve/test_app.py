@@ -105,6 +105,18 @@ def test_post_recommend_keeps_order_and_answers_unknown_users_with_popular_items
     assert [x["item"] for x in results[0]["items"]] == direct["item"].tolist()
 
 
+def test_unknown_users_raise_no_warnings_per_request(client):
+    import warnings
+
+    from xcat.data.idmap import UnknownIdWarning
+
+    # the filters in force (the app's own filter first: it was installed last)
+    with warnings.catch_warnings(record=True) as caught:
+        r = client.post("/recommend", json={"users": ["nobody", "u1"], "n": 2})
+    assert r.status_code == 200 and r.json()["results"][0]["source"] == "popular"
+    assert not [w for w in caught if issubclass(w.category, UnknownIdWarning)]
+
+
 def test_integer_ids_are_read_in_the_models_own_type(tmp_path):
     rec = make_rec(int_ids=True)
     with TestClient(create_app(rec)) as c:

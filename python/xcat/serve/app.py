@@ -45,6 +45,7 @@ from pydantic import (
 )
 
 from xcat._xcat import __version__
+from xcat.data.idmap import UnknownIdWarning
 from xcat.data.parse import parse_event_timestamps
 from xcat.recommend import Recommender
 from xcat.serve.events import EventLog
@@ -202,8 +203,21 @@ def create_app(
     ------
     ValueError
         If a ``default_category`` is not a category of the recommender.
+
+    Notes
+    -----
+    Installs one process-wide warnings filter: the recommender's
+    :class:`~xcat.data.UnknownIdWarning` (issued from
+    ``xcat.recommend.recommender``) is ignored, since each answer says which
+    users were unknown (``source: "popular"``).
     """
     rec = recommender
+    # Unknown users are answered with "source": "popular"; the recommender's
+    # UnknownIdWarning for them is silenced once here, not per request:
+    # warnings.catch_warnings is not thread-safe and requests run in threads.
+    warnings.filterwarnings(
+        "ignore", category=UnknownIdWarning, module=r"xcat\.recommend\.recommender"
+    )
     by_text = {str(c): c for c in rec.categories()}
     defaults = None if default_category is None else list(default_category)
     if defaults is not None:
@@ -275,9 +289,7 @@ def create_app(
     ) -> list[UserRecommendations]:
         users = ids(rec.user_ids, raw_users, loc)
         cats = categories(category, cat_loc)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # unknown users: answered by "source"
-            table = rec.recommend(users, n=n, category=cats, exclude_seen=exclude_seen)
+        table = rec.recommend(users, n=n, category=cats, exclude_seen=exclude_seen)
         results = []
         for user, part in _blocks(table, users):
             source = str(part["source"].iloc[0]) if len(part) else _source(rec, user)
