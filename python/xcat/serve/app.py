@@ -249,14 +249,7 @@ def create_app(
     def categories(values: list[Any] | None, loc: Sequence[str | int]) -> list[Hashable] | None:
         if not values:
             return defaults
-        out = []
-        for i, v in enumerate(values):
-            if str(v) not in by_text:
-                raise _invalid(
-                    [*loc, i], f"unknown category {v!r}; the categories are {sorted(by_text)}"
-                )
-            out.append(by_text[str(v)])
-        return out
+        return [_known_category(by_text, v, [*loc, i]) for i, v in enumerate(values)]
 
     def ids(idmap: Any, values: Sequence[Any], loc: list[Any]) -> list[Hashable]:
         """Read ids in the map's type; ``loc`` names the field (a list field: with the index)."""
@@ -391,6 +384,13 @@ def create_app(
     return app
 
 
+def _known_category(by_text: dict[str, Hashable], value: Any, loc: list[Any]) -> Hashable:
+    """Return the recommender's category whose text is ``value``; a 422 naming ``loc`` if none."""
+    if str(value) not in by_text:
+        raise _invalid(loc, f"unknown category {value!r}; the categories are {sorted(by_text)}")
+    return by_text[str(value)]
+
+
 def _event_category(
     rec: Recommender,
     by_text: dict[str, Hashable],
@@ -405,10 +405,7 @@ def _event_category(
     (``new_items``); another one is refused.
     """
     row = rec.item_ids.encode([item])[0] if item in rec.item_ids else -1
-    if given is not None and str(given) not in by_text:
-        raise _invalid(
-            [*loc, "category"], f"unknown category {given!r}; the categories are {sorted(by_text)}"
-        )
+    chosen = None if given is None else _known_category(by_text, given, [*loc, "category"])
     if row >= 0 or item in new_items:
         own = rec.item_categories[row] if row >= 0 else new_items[item]
         if given is not None and str(given) != str(own):
@@ -416,9 +413,9 @@ def _event_category(
                 [*loc, "category"], f"item {item!r} is in category {own!r}, not {given!r}"
             )
         return own
-    if given is None:
+    if chosen is None:
         raise _invalid([*loc, "category"], f"item {item!r} is new to the model: give its category")
-    return by_text[str(given)]
+    return chosen
 
 
 def _timestamp(value: Any, now: str, loc: list[Any]) -> str | float:
