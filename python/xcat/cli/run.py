@@ -347,16 +347,40 @@ def evaluate(run_dir, ks):
     click.echo(f"\nwrote {', '.join(str(p) for p in done.paths.values())}")
 
 
+def _model_query_options(name: str, dest: str, what: str) -> Any:
+    """Add the options of a query to one model of a run: --run, --strategy, the ids, -n, --category.
+
+    ``name`` / ``dest`` / ``what``: the repeatable id option (``--user`` /
+    ``users`` / ``user``), so ``recommend`` and ``similar`` read alike.
+    """
+    options = [
+        click.option(
+            "--run", "run_dir", type=click.Path(path_type=Path, exists=True), required=True
+        ),
+        click.option(
+            "--strategy", required=True, help="Which model of the run (a folder of RUN/models)."
+        ),
+        click.option(
+            name, dest, multiple=True, required=True, help=f"Raw {what} id (repeat for several)."
+        ),
+        click.option("-n", "--top", "n", type=click.IntRange(min=1), default=10, show_default=True),
+        click.option(
+            "--category",
+            default=None,
+            help="Only items of this category [default: the target category].",
+        ),
+    ]
+
+    def add(f: Any) -> Any:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return add
+
+
 @click.command(cls=Command)
-@click.option("--run", "run_dir", type=click.Path(path_type=Path, exists=True), required=True)
-@click.option("--strategy", required=True, help="Which model of the run (a folder of RUN/models).")
-@click.option(
-    "--user", "users", multiple=True, required=True, help="Raw user id (repeat for several)."
-)
-@click.option("-n", "--top", "n", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option(
-    "--category", default=None, help="Only items of this category [default: the target category]."
-)
+@_model_query_options("--user", "users", "user")
 @click.option(
     "--explain/--no-explain",
     default=True,
@@ -381,15 +405,7 @@ def recommend(run_dir, strategy, users, n, category, explain, unknown):
 
 
 @click.command(cls=Command)
-@click.option("--run", "run_dir", type=click.Path(path_type=Path, exists=True), required=True)
-@click.option("--strategy", required=True, help="Which model of the run (a folder of RUN/models).")
-@click.option(
-    "--item", "items", multiple=True, required=True, help="Raw item id (repeat for several)."
-)
-@click.option("-n", "--top", "n", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option(
-    "--category", default=None, help="Only items of this category [default: the target category]."
-)
+@_model_query_options("--item", "items", "item")
 def similar(run_dir, strategy, items, n, category):
     """Items of the target category nearest to given items (e.g. source-category ones)."""
     from xcat.workflow import similar as run_similar
