@@ -185,9 +185,18 @@ def load_data(
     return data
 
 
+def _spec_path(spec: str) -> Path | None:
+    """Return the existing file or folder a dataset spec names, or None (a dataset name)."""
+    from xcat.data.datasets import SYNTHETIC
+
+    path = Path(spec)
+    return path if spec != SYNTHETIC and path.exists() else None
+
+
 def _is_table_file(spec: str) -> bool:
     """Whether ``spec`` names a file (a dataset folder or a dataset name is not one)."""
-    return spec != "synthetic" and Path(spec).is_file()
+    path = _spec_path(spec)
+    return path is not None and path.is_file()
 
 
 def _own_data(spec: str, table: Mapping[str, Any]) -> CrossDomainData:
@@ -196,8 +205,8 @@ def _own_data(spec: str, table: Mapping[str, Any]) -> CrossDomainData:
     from xcat.data.interactions import Interactions
     from xcat.workflow.stats import cast_category, load_inputs
 
-    path = Path(spec)
-    if spec == "synthetic" or not path.exists():
+    path = _spec_path(spec)
+    if path is None:
         raise ArgumentError(
             "data",
             f"--source/--target and the column options read a file or folder; {spec!r} is not one",
@@ -485,9 +494,9 @@ class Run:
         ValueError, FileNotFoundError
             See :func:`resolved_data_dir`.
         """
-        is_path = data != "synthetic" and Path(data).exists()
+        path = _spec_path(data)
         record = {
-            "data": str(Path(data).resolve()) if is_path else data,
+            "data": data if path is None else str(path.resolve()),
             "data_dir": resolved_data_dir(data, data_dir),
             "sample_users": sample_users,
             "experiment": dataclasses.asdict(config),
