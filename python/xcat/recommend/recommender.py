@@ -271,10 +271,8 @@ class Recommender:
             Unknown users with ``unknown="raise"``, unknown categories, or
             bad ``n`` (as :func:`xcat.topn`).
         """
-        # One raw id (a string is an id, not a sequence of ids); a repeated id is
-        # answered once, where it first appears.
-        users = [users] if isinstance(users, (str, bytes, int, np.integer)) else list(users)
-        users = list(dict.fromkeys(users))
+        # a repeated id is answered once, where it first appears
+        users = list(dict.fromkeys(_id_list(users)))
         if unknown not in ("popular", "raise"):
             raise ValueError(f"unknown: expected 'popular' or 'raise', got {unknown!r}")
         rows = self.user_ids.encode(users, unknown="raise" if unknown == "raise" else "mark")
@@ -364,11 +362,7 @@ class Recommender:
             message lists them), or no items; an unknown ``category``; a bad
             ``n`` (as :func:`xcat.topn`).
         """
-        queries: list[Hashable] = (
-            [items]
-            if isinstance(items, (str, bytes, int, np.integer))
-            else list(cast(Iterable[Hashable], items))
-        )
+        queries = _id_list(items)
         if not queries:
             raise ValueError("items: expected at least one item id, got none")
         missing = self.item_ids.unknown(queries)
@@ -449,3 +443,10 @@ class Recommender:
         out["because"] = because
         out["because_score"] = because_score
         return out
+
+
+def _id_list(ids: Hashable | Iterable[Hashable]) -> list[Hashable]:
+    """Return one raw id or an iterable of them as a list (a string is one id, not its letters)."""
+    if isinstance(ids, (str, bytes, int, np.integer)):
+        return [ids]
+    return list(cast(Iterable[Hashable], ids))
