@@ -373,31 +373,10 @@ def test_load_refuses_the_leftovers_of_an_interrupted_save(tmp_path, saved):
 def test_round_trip_on_a_real_amazon_slice(tmp_path, data_dir):
     # Real ids (reviewer ids, ASINs; one ASIN in both categories), real repeat purchases and
     # popularity skew, through the recommender the workflow builds.
-    pytest.importorskip("torch", reason="the split's vocabulary lives in xcat.models")
-    from xcat.data import datasets
-    from xcat.data.domains import sample_users
-    from xcat.transfer.protocol import cold_start_protocol
-    from xcat.workflow.experiment import build_recommender
+    from recommenders_real import real_slice_recommender
 
-    if not (data_dir / "amazon2014_5core_beauty_sports_toys").is_dir():
-        pytest.skip(f"amazon2014_5core_beauty_sports_toys not found under {data_dir}")
-    data = sample_users(datasets.load("amazon5:toys:sports", data_dir, seed=0), 1500, seed=0)
-    protocol = cold_start_protocol(data, seed=0)
+    rec, protocol = real_slice_recommender(data_dir, "amazon5:toys:sports", 1500)
     vocab = protocol.data.vocab
-
-    class Embeddings:  # an SVD-like model is not needed: any float32 tables serve
-        def __init__(self):
-            rng = np.random.default_rng(0)
-            self.u = rng.standard_normal((vocab.n_users, 16)).astype(np.float32)
-            self.i = rng.standard_normal((vocab.n_items, 16)).astype(np.float32)
-
-        def user_embeddings(self):
-            return self.u
-
-        def item_embeddings(self):
-            return self.i
-
-    rec = build_recommender(Embeddings(), protocol.data)
     loaded = Recommender.load(rec.save(tmp_path / "rec"))
     users = [*vocab.users.decode(protocol.test_cold.users[:20]), "not-a-reviewer"]
     users += list(vocab.users.decode(protocol.test_all.users[-20:]))

@@ -295,28 +295,11 @@ def test_the_openapi_schema_holds_against_generated_requests(rec, tmp_path):
 def test_serving_a_recommender_of_a_real_amazon_slice(tmp_path, data_dir):
     # Real reviewer ids and ASINs through the recommender the workflow builds, saved and
     # loaded as xcat serve does: the API answers what the library answers.
-    pytest.importorskip("torch", reason="the split's vocabulary lives in xcat.models")
-    from xcat.data import datasets
-    from xcat.data.domains import sample_users
-    from xcat.transfer.protocol import cold_start_protocol
-    from xcat.workflow.experiment import build_recommender
+    from recommenders_real import real_slice_recommender
 
-    if not (data_dir / "amazon2014_5core_beauty_sports_toys").is_dir():
-        pytest.skip(f"amazon2014_5core_beauty_sports_toys not found under {data_dir}")
-    data = sample_users(datasets.load("amazon5:beauty:toys", data_dir, seed=0), 800, seed=0)
-    protocol = cold_start_protocol(data, seed=0)
+    built, protocol = real_slice_recommender(data_dir, "amazon5:beauty:toys", 800)
     vocab = protocol.data.vocab
-    rng = np.random.default_rng(0)
-
-    class Embeddings:
-        def user_embeddings(self):
-            return rng.standard_normal((vocab.n_users, 16)).astype(np.float32)
-
-        def item_embeddings(self):
-            return rng.standard_normal((vocab.n_items, 16)).astype(np.float32)
-
     target = list(protocol.data.target_domain)
-    built = build_recommender(Embeddings(), protocol.data)
     rec = Recommender.load(built.save(tmp_path / "rec", extra={"target": target}))
     users = [*vocab.users.decode(protocol.test_cold.users[:5]), "not-a-reviewer"]
     with TestClient(create_app(rec, default_category=target)) as c:
