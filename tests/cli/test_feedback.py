@@ -49,7 +49,8 @@ def test_cli_feedback_writes_model_and_report(trained, tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "held-out (12 events)" in res.output
+    # 12 held-out events are too few to measure (xcat.workflow.MIN_HELD_OUT is 50)
+    assert "held-out: only 12 events, too few to measure" in res.output
     summary = json.loads((out / "feedback.json").read_text())
     upd = summary["update"]
     assert upd["new_users"] == 1 and upd["new_items"] == 1
@@ -62,8 +63,8 @@ def test_cli_feedback_writes_model_and_report(trained, tmp_path):
     n_invalid = sum(v["count"] for v in upd["invalid"].values())
     assert upd["used"] + n_invalid == upd["events"]
     assert summary["held_out"]["events"] == 12
-    assert summary["held_out"]["before"]["users"] == 12
-    assert (out / "feedback.md").read_text().count("| before |") == 1
+    assert summary["held_out"]["before"] is None
+    assert "| before |" not in (out / "feedback.md").read_text()
     back = load(out)
     assert back.vocab.users.ids[: model.config.n_users].equals(model.vocab.users.ids)
     assert back.frozen == model.frozen

@@ -216,5 +216,5 @@ def test_report_files_and_gains(tmp_path):
     assert np.isnan(table[(table.method == "full") & (table.group == "cold")]["gain % HR@1"]).all()
     paths = write_report(tmp_path / "run", results, title="t", config={"seed": 1}, metrics=["HR@1"])
     assert json.loads(paths["metrics"].read_text())["full"]["all"]["metrics"]["HR@1"] == 1.0
-    assert "| full | all | 2 | 1.0000 | +100.0 |" in paths["report"].read_text()
+    assert "| full | all | 2 | 1.00 | 1.0000 | +100.0 |" in paths["report"].read_text()
     assert paths["plot"].read_bytes()[:4] == b"\x89PNG"

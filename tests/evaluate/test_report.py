@@ -87,3 +87,71 @@ def test_report_names_the_best_baseline_and_says_who_wins(tmp_path):
     }
     assert saved["comparison"]["differences"]["scratch"]["all"]["verdict"] == "below"
     assert saved["full"]["all"]["metrics"]["NDCG@10"] == results["full"]["all"]["NDCG@10"]
+
+
+def test_items_per_user_is_counted_from_the_truth_and_explained(tmp_path):
+    import scipy.sparse as sp
+    from xcat.evaluate import ranking_metrics
+    from xcat.evaluate.report import ITEMS_PER_USER
+
+    rec = np.array([[0, 1], [2, 3], [0, 3]])
+    # user 0: 3 held-out items, user 1: 1, user 2: none (skipped, not counted)
+    truth = sp.csr_matrix((np.ones(4), ([0, 0, 0, 1], [0, 4, 5, 3])), shape=(3, 6))
+    one_each = sp.csr_matrix((np.ones(2), ([0, 1], [0, 2])), shape=(3, 6))
+    many = ranking_metrics(rec, truth, ks=(2,))
+    assert many.n_users == 2 and many.relevant_per_user == 2.0  # (3 + 1) / 2
+    single = ranking_metrics(rec, one_each, ks=(2,))
+    assert single.relevant_per_user == 1.0
+    results = {"m": {"cold-start": many, "warm": single}}
+    table = comparison_table(results, ["HR@2", "Recall@2"], baseline=None)
+    assert list(table[ITEMS_PER_USER]) == [2.0, 1.0]
+    report = write_report(tmp_path, results, title="t", config={}, metrics=["HR@2", "Recall@2"])[
+        "report"
+    ].read_text()
+    assert "| m | cold-start | 2 | 2.00 |" in report
+    assert "compare groups by Recall@K" in report
+    # one group only: nothing to explain
+    same = write_report(
+        tmp_path / "one", {"m": {"warm": single}}, title="t", config={}, metrics=["HR@2"]
+    )["report"].read_text()
+    assert "compare groups by Recall@K" not in same
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["m"]["cold-start"]["relevant_per_user"] == 2.0
+
+
+def test_every_reported_method_has_its_own_fixed_colour():
+    from xcat.evaluate.report import method_color
+    from xcat.transfer import STRATEGIES
+    from xcat.workflow import BASELINE_NAMES
+
+    names = [*BASELINE_NAMES, *STRATEGIES]
+    colours = [method_color(n) for n in names]
+    assert len(set(colours)) == len(names), dict(zip(names, colours, strict=True))
+    # a name xcat does not know still gets the same colour in another process
+    import subprocess
+    import sys
+
+    code = "from xcat.evaluate.report import method_color; print(method_color('my-model'))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert other.stdout.strip() == method_color("my-model")
+
+
+def test_plot_labels_axes_and_counts_users_with_fixed_colours():
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+    from xcat.evaluate.report import _figure, method_color
+
+    results, _ = results_and_comparison()
+    table = comparison_table(results, ["NDCG@10"])
+    flipped = comparison_table(dict(reversed(list(results.items()))), ["NDCG@10"])
+    for t in (table, flipped):
+        fig = _figure(t, ["NDCG@10"], "t")
+        ax = fig.axes[0]
+        assert ax.get_xlabel() and ax.get_ylabel() == "mean NDCG@10 per user"
+        ticks = [x.get_text() for x in ax.get_xticklabels()]
+        assert ticks == ["all\n(40 users)", "cold-start\n(10 users)"]
+        handles, labels = ax.get_legend_handles_labels()
+        for handle, label in zip(handles, labels, strict=True):
+            got = mcolors.to_hex(handle.patches[0].get_facecolor())
+            assert got == method_color(label)
+        plt.close(fig)

@@ -33,7 +33,14 @@ def test_feedback_writes_model_and_report(trained, tmp_path):
     out = tmp_path / "updated"
     lines = []
     report = feedback(
-        tmp_path / "model", path, out, steps=5, holdout=0.2, device="cpu", echo=lines.append
+        tmp_path / "model",
+        path,
+        out,
+        steps=5,
+        holdout=0.2,
+        min_held_out=12,
+        device="cpu",
+        echo=lines.append,
     )
     assert lines == [
         "measuring: a trial update without 12 held-out events...",
@@ -77,6 +84,62 @@ def test_feedback_writes_model_and_report(trained, tmp_path):
         feedback(tmp_path / "model", path, tmp_path / "strict", strict=True, echo=lines.append)
 
 
+def test_feedback_says_when_the_holdout_is_too_small_to_measure(trained, tmp_path):
+    model, _ = trained
+    save(model, tmp_path / "model")
+    path, _ = write_feedback_events(tmp_path)
+    lines = []
+    report = feedback(
+        tmp_path / "model", path, tmp_path / "new", steps=3, holdout=0.2, echo=lines.append
+    )
+    # 12 held-out events < MIN_HELD_OUT (50): no trial update, no "0.0000 -> 0.0000"
+    assert report.held_out == 12 and not report.measured and report.too_few
+    assert not any(line.startswith("measuring") for line in lines)
+    assert "held-out: only 12 events, too few to measure" in str(report)
+    assert "->" not in str(report).split("held-out")[-1]
+    assert (
+        "Held-out: only 12 events, too few to measure a change in NDCG@10"
+        in (tmp_path / "new" / "feedback.md").read_text()
+    )
+    saved = json.loads((tmp_path / "new" / "feedback.json").read_text())["held_out"]
+    assert saved["events"] == 12 and saved["min_events"] == 50 and saved["before"] is None
+    # exactly at the threshold it is measured
+    at = feedback(
+        tmp_path / "model",
+        path,
+        tmp_path / "at",
+        steps=1,
+        holdout=0.2,
+        min_held_out=12,
+        echo=lambda _: None,
+    )
+    assert at.measured and not at.too_few
+    with pytest.raises(ArgumentError, match="positive integer") as err:
+        feedback(tmp_path / "model", path, tmp_path / "bad", min_held_out=0, echo=print)
+    assert err.value.argument == "min_held_out" and not (tmp_path / "bad").exists()
+
+
+def test_feedback_update_shows_one_progress_line_not_one_per_step(trained, tmp_path, capsys):
+    model, _ = trained
+    save(model, tmp_path / "model")
+    path, _ = write_feedback_events(tmp_path)
+    feedback(
+        tmp_path / "model",
+        path,
+        tmp_path / "new",
+        steps=40,
+        holdout=0,
+        batch_size=512,
+        echo=print,
+    )
+    err = capsys.readouterr()
+    text = err.out + err.err
+    # 181 events + 181 replay pairs fit in one batch: 40 steps are 40 one-batch epochs
+    assert "epoch 2" not in text and "epoch 1:" not in text, text
+    summary = [line for line in text.splitlines() if "steps over" in line]
+    assert len(summary) == 1 and summary[0].startswith("40 steps over 40 epochs: loss "), text
+
+
 def test_feedback_without_holdout_measures_nothing(trained, tmp_path):
     model, _ = trained
     save(model, tmp_path / "model")
@@ -89,6 +152,7 @@ def test_feedback_without_holdout_measures_nothing(trained, tmp_path):
     assert json.loads((tmp_path / "new" / "feedback.json").read_text())["held_out"] == {
         "events": 0,
         "k": 10,
+        "min_events": 50,
         "before": None,
         "after": None,
     }

@@ -85,12 +85,17 @@ class RankingMetrics:
         Users given but skipped because they have no relevant item.
     per_user : dict of str to numpy.ndarray of float64, shape (n_users,)
         The per-user values behind each mean (no coverage: it is a set metric).
+    relevant_per_user : float, default nan
+        Mean number of relevant (held-out) items per evaluated user. HR@K
+        rises with it for the same ranking quality, so groups with
+        different values compare fairly by Recall@K, not HR@K.
     """
 
     values: dict[str, float]
     n_users: int
     n_skipped: int
     per_user: dict[str, np.ndarray]
+    relevant_per_user: float = float("nan")
 
     def __getitem__(self, name: str) -> float:
         """Return the mean value of metric ``name``, e.g. ``result["NDCG@10"]``."""
@@ -315,6 +320,7 @@ def ranking_metrics(
         n_users=n_users,
         n_skipped=int((~keep).sum()),
         per_user=per_user,
+        relevant_per_user=float(n_rel.mean()) if n_users else float("nan"),
     )
 
 

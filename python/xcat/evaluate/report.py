@@ -12,6 +12,7 @@ the best method fares, and ``metrics.json`` holds it under ``comparison``.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from xcat.evaluate.metrics import RankingMetrics
 __all__ = ["comparison_table", "difference_column", "results_to_json", "write_report"]
 
 Results = Mapping[str, Mapping[str, RankingMetrics]]
+
+#: Column of held-out items per evaluated user in the tables.
+ITEMS_PER_USER = "items/user"
 
 
 def comparison_table(
@@ -54,8 +58,9 @@ def comparison_table(
     Returns
     -------
     pandas.DataFrame
-        Columns ``method``, ``group``, ``users`` and the metrics (plus gains
-        and the difference column).
+        Columns ``method``, ``group``, ``users``, ``items/user`` (held-out
+        items per evaluated user, :attr:`RankingMetrics.relevant_per_user`)
+        and the metrics (plus gains and the difference column).
 
     Raises
     ------
@@ -69,7 +74,12 @@ def comparison_table(
             if missing:
                 raise ValueError(f"metrics: {missing} not computed for {method}/{group}")
             rows.append(
-                {"method": method, "group": group, "users": res.n_users}
+                {
+                    "method": method,
+                    "group": group,
+                    "users": res.n_users,
+                    ITEMS_PER_USER: res.relevant_per_user,
+                }
                 | {m: res.values[m] for m in metrics}
             )
     table = pd.DataFrame(rows)
@@ -102,7 +112,12 @@ def results_to_json(results: Results) -> dict[str, Any]:
     """Plain-JSON form of ``results``: values and user counts per method and group."""
     return {
         method: {
-            group: {"users": r.n_users, "skipped": r.n_skipped, "metrics": r.values}
+            group: {
+                "users": r.n_users,
+                "skipped": r.n_skipped,
+                "relevant_per_user": r.relevant_per_user,
+                "metrics": r.values,
+            }
             for group, r in groups.items()
         }
         for method, groups in results.items()
@@ -112,7 +127,8 @@ def results_to_json(results: Results) -> dict[str, Any]:
 def _all_metrics(results: Results) -> pd.DataFrame:
     """Long table: one row per (method, group), every metric computed as a column."""
     rows = [
-        {"method": method, "group": group, "users": r.n_users} | dict(r.values)
+        {"method": method, "group": group, "users": r.n_users, ITEMS_PER_USER: r.relevant_per_user}
+        | dict(r.values)
         for method, groups in results.items()
         for group, r in groups.items()
     ]
@@ -135,6 +151,8 @@ def _markdown(table: pd.DataFrame) -> str:
                 cells.append(v)
             elif col.startswith("gain"):
                 cells.append("" if pd.isna(v) else f"{v:+.1f}")
+            elif col == ITEMS_PER_USER:
+                cells.append("" if pd.isna(v) else f"{v:.2f}")
             elif isinstance(v, float):
                 cells.append(f"{v:.4f}")
             else:
@@ -219,6 +237,14 @@ def write_report(
         "excluded (its own test items never: a re-bought item stays rankable). "
         "`gain %` is relative to `scratch` (no transfer) in the same user group."
     )
+    if table[ITEMS_PER_USER].nunique() > 1:
+        # e.g. cold-start users hold out all their target items, warm users one
+        body.append(
+            f"`{ITEMS_PER_USER}` is the number of held-out items per user; it differs between "
+            "groups, and HR@K (a hit on any of them) rises with it for the same ranking, so "
+            "compare groups by Recall@K (the share of a user's held-out items in its top K), "
+            "and methods within a group by any metric."
+        )
     if comparison is not None:
         c = comparison
         body.append(
@@ -246,7 +272,46 @@ def write_report(
     return paths
 
 
+#: Fixed colours (matplotlib's tab20) of the methods xcat reports, so a
+#: method keeps its colour whichever methods a run compares.
+_METHOD_COLORS = {
+    "popularity": "#7f7f7f",
+    "ease-target": "#98df8a",
+    "ease-merged": "#2ca02c",
+    "itemknn-target": "#c5b0d5",
+    "itemknn-merged": "#9467bd",
+    "scratch": "#c7c7c7",
+    "joint": "#8c564b",
+    "freeze": "#1f77b4",
+    "mapping": "#ff7f0e",
+    "reinit": "#d62728",
+    "full": "#17becf",
+}
+_OTHER_COLORS = ("#aec7e8", "#ffbb78", "#ff9896", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5")
+
+
+def method_color(method: str) -> str:
+    """Colour of ``method`` in the plots: fixed per name, the same in every run.
+
+    Known methods have their own colour; any other name gets one of
+    :data:`_OTHER_COLORS` chosen by a CRC-32 of the name (stable across
+    processes, unlike :func:`hash`).
+    """
+    if method in _METHOD_COLORS:
+        return _METHOD_COLORS[method]
+    return _OTHER_COLORS[zlib.crc32(method.encode()) % len(_OTHER_COLORS)]
+
+
 def _plot(table: pd.DataFrame, metrics: Sequence[str], path: Path, title: str) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = _figure(table, metrics, title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _figure(table: pd.DataFrame, metrics: Sequence[str], title: str) -> Any:
+    """Bar chart of ``table``: one panel per metric, groups on x, one bar per method."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display needed
@@ -254,18 +319,24 @@ def _plot(table: pd.DataFrame, metrics: Sequence[str], path: Path, title: str) -
 
     groups = list(dict.fromkeys(table["group"]))
     methods = list(dict.fromkeys(table["method"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
+    users = table.groupby("group", sort=False)["users"].max()
+    labels = [f"{g}\n({users[g]:,} users)" for g in groups]
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(4.2 * len(metrics) + 1.4, 3.8), squeeze=False
+    )
     width = 0.8 / max(len(methods), 1)
     for ax, metric in zip(axes[0], metrics, strict=True):
         for i, method in enumerate(methods):
             sub = table[table["method"] == method].set_index("group").reindex(groups)
             xs = [g + (i - (len(methods) - 1) / 2) * width for g in range(len(groups))]
-            ax.bar(xs, sub[metric].fillna(0.0), width, label=method)
-        ax.set_xticks(range(len(groups)), groups)
+            ax.bar(xs, sub[metric].fillna(0.0), width, label=method, color=method_color(method))
+        ax.set_xticks(range(len(groups)), labels)
+        ax.set_xlabel("user group (test users)")
+        ax.set_ylabel(f"mean {metric} per user")
         ax.set_title(metric)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(fontsize=8, loc="upper right")
+    # outside the panels, so no bar is hidden behind it
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -320,8 +321,24 @@ def fit(
     from tqdm.auto import tqdm
 
     n_batches = math.ceil(n_rows / config.batch_size)
+    # A step budget (xcat feedback's update: often many epochs of one batch) is
+    # one bar over the steps and one summary line, not a line per epoch.
+    by_steps = config.max_steps is not None
     bar = None
+
+    def new_bar(total: int, desc: str) -> Any:
+        return tqdm(
+            total=total,
+            desc=desc,
+            # None: tqdm hides the bar when stderr is not a terminal (logs, CI);
+            # the summary lines are still written.
+            disable=None if config.progress else True,
+            leave=False,
+        )
+
     try:
+        if by_steps:
+            bar = new_bar(int(config.max_steps or 0), "steps")
         for epoch in range(1, config.epochs + 1):
             model.train()
             order = torch.from_numpy(
@@ -329,14 +346,9 @@ def fit(
             )
             t0 = time.perf_counter()
             total, seen = 0.0, 0
-            bar = tqdm(
-                total=n_batches,
-                desc=f"epoch {epoch}",
-                # None: tqdm hides the bar when stderr is not a terminal (logs, CI);
-                # the per-epoch summary line is still written.
-                disable=None if config.progress else True,
-                leave=False,
-            )
+            if not by_steps:
+                bar = new_bar(n_batches, f"epoch {epoch}")
+            assert bar is not None
             for s in range(0, len(order), config.batch_size):
                 if config.max_steps is not None and result.steps >= config.max_steps:
                     break
@@ -347,7 +359,8 @@ def fit(
                 seen += batch.n_examples
                 bar.update(1)
                 bar.set_postfix(loss=f"{total / seen:.4f}")
-            bar.close()
+            if not by_steps:
+                bar.close()
             secs = time.perf_counter() - t0
             row: dict[str, float] = {
                 "epoch": epoch,
@@ -378,7 +391,7 @@ def fit(
             else:
                 result.best_epoch = epoch
             result.history.append(row)
-            if config.progress:
+            if config.progress and not by_steps:
                 extra = (
                     f", valid NDCG@{config.eval_k} {row['ndcg']:.4f}" if valid is not None else ""
                 )
@@ -398,6 +411,15 @@ def fit(
         logger.warning(
             "training interrupted; keeping the best weights (epoch %d)", result.best_epoch
         )
+    if by_steps and bar is not None:
+        bar.close()
+        if config.progress and result.history:
+            first, last = result.history[0], result.history[-1]
+            extra = f", valid NDCG@{config.eval_k} {last['ndcg']:.4f}" if "ndcg" in last else ""
+            tqdm.write(
+                f"{result.steps:,} steps over {len(result.history):,} epochs: loss "
+                f"{first['loss']:.4f} -> {last['loss']:.4f}{extra}"
+            )
     if best_state is not None:
         model.load_state_dict(best_state)
     elif checkpoint_dir is not None and valid is None and result.best_epoch:

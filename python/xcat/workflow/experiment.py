@@ -37,6 +37,7 @@ from xcat.evaluate import (
     write_report,
 )
 from xcat.evaluate.ranking import TestEvaluator
+from xcat.evaluate.report import ITEMS_PER_USER
 from xcat.recommend import Recommender
 from xcat.transfer import STRATEGY_NAMES
 from xcat.workflow.baselines import (
@@ -729,6 +730,8 @@ def format_table(table: pd.DataFrame) -> str:
     for col in shown.columns:
         if col.startswith("gain"):
             shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}%")
+        elif col == ITEMS_PER_USER:
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
         elif shown[col].dtype.kind == "f":
             shown[col] = shown[col].map(lambda v: f"{v:.4f}")
     return shown.to_string(index=False)
